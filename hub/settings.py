@@ -1,0 +1,214 @@
+"""Settings, read from the environment.
+
+With no environment at all the hub runs embedded: SQLite (WAL) and a SQLite-backed Celery
+broker and cache under ``HUB_DATA_DIR``, so ``make run`` needs no server. Production sets
+``DATABASE_URL=postgres://...``, ``CELERY_BROKER_URL=redis://...`` and ``CACHE_URL=redis://...``
+plus the secrets ``DJANGO_SECRET_KEY`` and ``HUB_ENCRYPTION_KEYS``, which are then required.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+DATA_DIR = Path(env("HUB_DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
+EMBEDDED = "DATABASE_URL" not in os.environ
+"""True when running on the embedded defaults (no DATABASE_URL): local secrets may be generated."""
+
+
+def _local_secret(name: str, make) -> str:
+    """Read, or create once with mode 0600, a secret file in DATA_DIR (embedded mode only)."""
+    if not EMBEDDED:
+        raise ImproperlyConfigured(f"{name} must be set in the environment when DATABASE_URL is.")
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / name.lower()
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
+    return path.read_text().strip()
+
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=None) or _local_secret(
+    "DJANGO_SECRET_KEY", lambda: secrets.token_urlsafe(50)
+)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+HUB_PORT = env.int("HUB_PORT", default=8000)
+HUB_PUBLIC_URL = env("HUB_PUBLIC_URL", default="").rstrip("/")
+"""Origin that providers use to reach the hub (e.g. https://hooks.example.com). Receiving URLs
+shown in the admin and API are built on it; when empty, on the origin of the current request."""
+
+# Fernet keys for secrets at rest. The first key encrypts; every key decrypts (MultiFernet), so
+# rotation is: prepend a new key, run `manage.py rotate_encryption_keys`, then drop the old one.
+HUB_ENCRYPTION_KEYS = env.list("HUB_ENCRYPTION_KEYS", default=[]) or [
+    _local_secret("HUB_ENCRYPTION_KEYS", lambda: Fernet.generate_key().decode())
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "connections",
+    "webhooks",
+    "hub",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hub.urls"
+WSGI_APPLICATION = "hub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'hub.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets the web server and the worker read while one of them writes.
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+    }
+# A new PostgreSQL backend costs ~5 ms of CPU: keep connections (research/performance-floor.md).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate limits; later circuit state) -----------------------------------------------
+if "CACHE_URL" in os.environ:
+    CACHES = {"default": env.cache("CACHE_URL")}
+else:
+    # diskcache's Django backend: SQLite files shared by every local process, atomic incr.
+    CACHES = {
+        "default": {
+            "BACKEND": "diskcache.DjangoCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"size_limit": 2**28},
+        }
+    }
+RATELIMIT_USE_CACHE = "default"
+SILENCED_SYSTEM_CHECKS = [
+    # django-ratelimit lists django-redis but not Django's own RedisCache or diskcache; both
+    # increment atomically and are shared between processes, which is all it needs.
+    "django_ratelimit.W001",
+]
+
+# --- Celery -------------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=f"sqla+sqlite:///{DATA_DIR / 'broker.sqlite3'}")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Unacknowledged messages (acks_late) come back after this long if a worker vanishes.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_PUBLISH_RETRY = False  # never hold a provider's request while the broker is down
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_ALWAYS_EAGER = False
+
+# --- Webhooks -----------------------------------------------------------------------------
+HUB_WEBHOOK_MAX_BODY_BYTES = env.int("HUB_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+HUB_WEBHOOK_RATE_LIMIT = env("HUB_WEBHOOK_RATE_LIMIT", default="6000/m")
+HUB_SECRET_ROTATION_GRACE_SECONDS = env.int("HUB_SECRET_ROTATION_GRACE_SECONDS", default=86400)
+HUB_REJECTED_BODY_BYTES = 4096
+"""Rejected requests keep at most this much of their body."""
+HUB_REJECTED_STORE_PER_MINUTE = env.int("HUB_REJECTED_STORE_PER_MINUTE", default=60)
+"""Rejected requests stored per source per minute; beyond it they are only counted and logged,
+so a flood of bad requests cannot fill the disk."""
+HUB_SOURCE_CACHE_SECONDS = env.float("HUB_SOURCE_CACHE_SECONDS", default=5.0)
+"""How long a web process reuses a source's configuration before reading it again. A signature
+that fails on the cached copy is always re-checked against the database, so a rotated secret
+works at once; disabling a source takes effect within this many seconds."""
+HUB_USE_X_FORWARDED_FOR = env.bool("HUB_USE_X_FORWARDED_FOR", default=False)
+"""Behind a reverse proxy, record the client address from X-Forwarded-For (first hop)."""
+
+# --- REST API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Integration Hub API",
+    "DESCRIPTION": "Management API: webhook sources, deliveries.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- The rest -----------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+LOGIN_URL = "admin:login"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("HUB_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

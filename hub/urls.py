@@ -1,0 +1,23 @@
+"""URL map: admin, the receiving endpoint, the management API and its docs."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from webhooks.api import DeliveryViewSet, SourceViewSet
+
+router = DefaultRouter()
+router.register("sources", SourceViewSet)
+router.register("deliveries", DeliveryViewSet)
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("webhooks/", include("webhooks.urls")),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The health dashboard will live at "/"; until then the admin is the home page.
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+]

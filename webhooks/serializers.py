@@ -1,0 +1,125 @@
+"""REST representations of sources and deliveries. Secrets are write-only everywhere."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from .models import Delivery, Source
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    """A webhook source. ``secret`` is accepted on create (generated when omitted) and appears
+    in the creation answer only; afterwards it is never returned."""
+
+    url = serializers.SerializerMethodField(help_text="Give this URL to the provider.")
+    secret = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, help_text="Signing secret (write-only)."
+    )
+    previous_secret_valid_until = serializers.DateTimeField(
+        source="previous_secret_expires_at", read_only=True
+    )
+
+    class Meta:
+        model = Source
+        fields = [
+            "id",
+            "name",
+            "provider",
+            "url",
+            "enabled",
+            "secret",
+            "signature_header",
+            "signature_digest",
+            "signature_encoding",
+            "signature_prefix",
+            "id_header",
+            "event_header",
+            "max_body_bytes",
+            "rate_limit",
+            "verified_at",
+            "secret_rotated_at",
+            "previous_secret_valid_until",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["verified_at", "secret_rotated_at", "created_at", "updated_at"]
+
+    def get_url(self, source) -> str:
+        return source.receiving_url(self.context.get("request"))
+
+    def validate(self, attrs):
+        provider = attrs.get("provider", getattr(self.instance, "provider", None))
+        if provider == "generic" and not attrs.get(
+            "signature_header", getattr(self.instance, "signature_header", "")
+        ):
+            raise serializers.ValidationError(
+                {"signature_header": "A generic HMAC source needs a header name."}
+            )
+        return attrs
+
+    def create(self, validated_data):
+        secret = validated_data.pop("secret", "")
+        source = Source(**validated_data)
+        try:
+            self.context["shown_secret"] = source.set_secret(secret or None)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"secret": exc.messages}) from None
+        source.save()
+        return source
+
+    def update(self, instance, validated_data):
+        secret = validated_data.pop("secret", "")
+        if secret:
+            try:
+                instance.set_secret(secret)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"secret": exc.messages}) from None
+        return super().update(instance, validated_data)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if "shown_secret" in self.context:
+            data["secret"] = self.context.pop("shown_secret")
+        return data
+
+
+class RotateSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(
+        required=False, allow_blank=True, help_text="The new secret; generated when omitted."
+    )
+    grace_seconds = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=30 * 86400,
+        help_text="How long the previous secret keeps verifying (default 24 h).",
+    )
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    source = serializers.UUIDField(source="source_id", read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "source",
+            "provider",
+            "event_type",
+            "external_id",
+            "status",
+            "received_at",
+            "attempts",
+            "http_status",
+            "error",
+            "processed_at",
+        ]
+        read_only_fields = fields
+
+
+class DeliveryDetailSerializer(DeliverySerializer):
+    body = serializers.CharField(
+        source="body_text", read_only=True, help_text="The exact text received (UTF-8)."
+    )
+
+    class Meta(DeliverySerializer.Meta):
+        fields = [*DeliverySerializer.Meta.fields, "headers", "body", "body_size", "remote_addr"]
+        read_only_fields = fields
