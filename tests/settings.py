@@ -41,7 +41,9 @@ if PRODUCTION_SERVICES:
     os.environ.setdefault("CELERY_BROKER_URL", f"{REDIS_URL}/14")
 
 from hub.settings import *  # noqa: E402,F403
-from hub.settings import CACHES  # noqa: E402
+from hub.settings import CACHES, STATIC_ROOT  # noqa: E402
+
+os.makedirs(STATIC_ROOT, exist_ok=True)
 
 CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,12 +1,13 @@
 """Django admin for sources (write-only secrets, shown once) and the delivery log."""
 
+import contextlib
 import json
 import uuid
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -67,7 +68,14 @@ def _is_uuid(value) -> bool:
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     form = SourceForm
-    list_display = ["name", "provider", "enabled", "receiving_url_link", "verified_at", "created_at"]
+    list_display = [
+        "name",
+        "provider",
+        "enabled",
+        "receiving_url_link",
+        "verified_at",
+        "created_at",
+    ]
     list_filter = ["provider", "enabled"]
     search_fields = ["name", "=id"]
     readonly_fields = ["secret_state", "verified_at", "created_at", "updated_at"]
@@ -108,15 +116,17 @@ class SourceAdmin(admin.ModelAdmin):
         if obj.secret_rotated_at:
             parts.append(f"Rotated {obj.secret_rotated_at:%Y-%m-%d %H:%M UTC}.")
         if obj.previous_secret and obj.previous_secret_expires_at:
-            parts.append(
-                f"The previous secret verifies until {obj.previous_secret_expires_at:%Y-%m-%d %H:%M UTC}."
-            )
+            until = obj.previous_secret_expires_at
+            parts.append(f"The previous secret verifies until {until:%Y-%m-%d %H:%M UTC}.")
         return " ".join(parts)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         source = Source.objects.filter(pk=object_id).first() if _is_uuid(object_id) else None
         if source is not None:
-            extra_context = {**(extra_context or {}), "receiving_url": source.receiving_url(request)}
+            extra_context = {
+                **(extra_context or {}),
+                "receiving_url": source.receiving_url(request),
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
@@ -222,8 +232,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="Body")
     def pretty_body(self, obj):
         text = obj.body_text
-        try:
+        with contextlib.suppress(ValueError):
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        except ValueError:
-            pass
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)

@@ -20,7 +20,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 from django_ratelimit.core import get_usage
@@ -92,7 +92,7 @@ def _accept(request, source: Source) -> JsonResponse:
     done = handshake is not None or event_type in receiver.done_at_ingest
     now = timezone.now()
     try:
-        delivery = Delivery.objects.create(
+        delivery = _insert(
             source=source,
             provider=source.provider,
             event_type=event_type,
@@ -115,6 +115,15 @@ def _accept(request, source: Source) -> JsonResponse:
         return JsonResponse(handshake or {"id": delivery.pk, "status": "processed"})
     enqueue(delivery.pk)
     return JsonResponse({"id": delivery.pk, "status": "queued"}, status=202)
+
+
+def _insert(**fields) -> Delivery:
+    """INSERT in autocommit (one round trip); inside a caller's transaction, in a savepoint so a
+    duplicate does not poison it."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return Delivery.objects.create(**fields)
+    return Delivery.objects.create(**fields)
 
 
 def _check_rate(request, source: Source) -> None:
@@ -205,8 +214,12 @@ def _store_rejection(request, source: Source, refusal: Refusal) -> None:
             count = cache.incr(key)
             if count > settings.HUB_REJECTED_STORE_PER_MINUTE:
                 return
-        body = refusal.body if not refusal.truncate else refusal.body[: settings.HUB_REJECTED_BODY_BYTES]
-        Delivery.objects.create(
+        body = (
+            refusal.body
+            if not refusal.truncate
+            else refusal.body[: settings.HUB_REJECTED_BODY_BYTES]
+        )
+        _insert(
             source=source,
             provider=source.provider,
             status=Delivery.Status.REJECTED,
@@ -218,4 +231,6 @@ def _store_rejection(request, source: Source, refusal: Refusal) -> None:
             remote_addr=remote_addr(request.META),
         )
     except Exception:  # storing the evidence must never change the answer
-        logger.exception("webhooks.receive.rejection_not_stored", extra={"source_id": str(source.pk)})
+        logger.exception(
+            "webhooks.receive.rejection_not_stored", extra={"source_id": str(source.pk)}
+        )

@@ -74,12 +74,14 @@ class Source(models.Model):
         help_text="Generic HMAC only: how the digest is written in the header.",
     )
     signature_prefix = models.CharField(
-        max_length=20, blank=True, help_text="Generic HMAC only: text before the digest, e.g. sha256=."
+        max_length=20,
+        blank=True,
+        help_text="Generic HMAC only: text before the digest, e.g. sha256=.",
     )
     id_header = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Generic HMAC only: header with the sender's delivery id, used to drop duplicates.",
+        help_text="Generic HMAC only: header with the sender's delivery id (drops duplicates).",
     )
     event_header = models.CharField(
         max_length=100, blank=True, help_text="Generic HMAC only: header naming the event type."
@@ -96,7 +98,9 @@ class Source(models.Model):
         help_text="Requests accepted per period before 429, e.g. 6000/m.",
     )
     verified_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the provider last proved the URL works (e.g. GitHub ping)."
+        null=True,
+        blank=True,
+        help_text="When the provider last proved the URL works (e.g. GitHub ping).",
     )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When the source was created.")
     updated_at = models.DateTimeField(auto_now=True, help_text="When the source last changed.")
@@ -119,7 +123,8 @@ class Source(models.Model):
         base = settings.HUB_PUBLIC_URL
         if not base and request is not None:
             base = f"{request.scheme}://{request.get_host()}"
-        return f"{base or 'http://127.0.0.1:%d' % settings.HUB_PORT}{self.get_receive_path()}"
+        base = base or f"http://127.0.0.1:{settings.HUB_PORT}"
+        return f"{base}{self.get_receive_path()}"
 
     def valid_secrets(self, now=None) -> list[str]:
         """The secrets that verify right now: the current one, then the previous during grace."""
@@ -149,7 +154,9 @@ class Source(models.Model):
 
     def clean(self):
         if self.provider == "generic" and not self.signature_header:
-            raise ValidationError({"signature_header": "A generic HMAC source needs a header name."})
+            raise ValidationError(
+                {"signature_header": "A generic HMAC source needs a header name."}
+            )
 
 
 class Delivery(models.Model):
@@ -180,7 +187,8 @@ class Delivery(models.Model):
     event_type = models.CharField(
         max_length=200, blank=True, help_text="The provider's event type, e.g. pull_request.opened."
     )
-    external_id = models.CharField(
+    # NULL, not "": a delivery without an id must not collide in the unique constraint.
+    external_id = models.CharField(  # noqa: DJ001
         max_length=255,
         null=True,
         blank=True,

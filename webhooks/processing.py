@@ -40,7 +40,9 @@ def process(delivery_id: int) -> str | None:
                 else "no handler registered"
             )
             delivery.status = Delivery.Status.IGNORED
-            delivery.error = f"{delivery.provider} event {delivery.event_type or '(none)'}: {reason}"
+            delivery.error = (
+                f"{delivery.provider} event {delivery.event_type or '(none)'}: {reason}"
+            )
         else:
             try:
                 with transaction.atomic():

@@ -112,7 +112,8 @@ class HmacHeader:
         value = _require(headers, *self.headers)
         if self.prefix and not value.startswith(self.prefix):
             raise SignatureError(
-                "malformed_signature", f"The {self.headers[0]} header must start with {self.prefix!r}."
+                "malformed_signature",
+                f"The {self.headers[0]} header must start with {self.prefix!r}.",
             )
         given = _decode(value[len(self.prefix) :], self.encoding, self.headers[0])
         expected = [_mac(s.encode(), body, self.digest) for s in secrets]
@@ -133,7 +134,9 @@ class StripeSignature:
         for item in value.split(","):
             key, sep, val = item.strip().partition("=")
             if not sep:
-                raise SignatureError("malformed_signature", f"The {self.header} header is malformed.")
+                raise SignatureError(
+                    "malformed_signature", f"The {self.header} header is malformed."
+                )
             if key == "t":
                 timestamp = _timestamp(val, self.header)
             elif key == "v1":
@@ -158,7 +161,9 @@ class SlackSignature:
         value = _require(headers, "X-Slack-Signature")
         raw_ts = _require(headers, "X-Slack-Request-Timestamp")
         if not value.startswith("v0="):
-            raise SignatureError("malformed_signature", "The X-Slack-Signature header must start with 'v0='.")
+            raise SignatureError(
+                "malformed_signature", "The X-Slack-Signature header must start with 'v0='."
+            )
         given = _decode(value[3:], "hex", "X-Slack-Signature")
         timestamp = _timestamp(raw_ts, "X-Slack-Request-Timestamp")
         message = f"v0:{raw_ts}:".encode() + body
@@ -191,12 +196,15 @@ class StandardWebhooksSignature:
             version, sep, sig = entry.partition(",")
             if not sep:
                 raise SignatureError(
-                    "malformed_signature", "Each webhook-signature entry must be '<version>,<base64>'."
+                    "malformed_signature",
+                    "Each webhook-signature entry must be '<version>,<base64>'.",
                 )
             if version == "v1":
                 signatures.append(_decode(sig, "base64", "webhook-signature"))
         if not signatures:
-            raise SignatureError("malformed_signature", "The webhook-signature header has no v1 entry.")
+            raise SignatureError(
+                "malformed_signature", "The webhook-signature header has no v1 entry."
+            )
         timestamp = _timestamp(raw_ts, "webhook-timestamp")
         message = f"{msg_id}.{raw_ts}.".encode() + body
         keys = [standard_webhooks_key(s) for s in secrets]

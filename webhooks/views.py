@@ -1,12 +1,15 @@
 """The receiving endpoint: ``POST /webhooks/<source id>/``."""
 
+from django.db import transaction
 from django.http import JsonResponse
+from django.utils.decorators import method_decorator
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from . import ingest
 
 
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class ReceiveWebhookView(APIView):
     """Receive one webhook delivery (contract: webhooks.ingest).
 

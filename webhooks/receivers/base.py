@@ -2,8 +2,9 @@
 
 A receiver is stateless and shared by every request. The ingest service calls, in order:
 ``scheme(source).verify(...)`` on the raw bytes, then ``parse`` (only after verification),
-then ``event_type``, ``external_id`` and ``handshake``. ``source`` is the Source row, read-only. A provider subclass mostly sets class
-attributes; it overrides a method only where its format needs it.
+then ``event_type``, ``external_id`` and ``handshake`` (``source`` is the Source row, read-only).
+A provider subclass mostly sets class attributes; it overrides a method only where its
+format needs it.
 """
 
 import json

@@ -4,7 +4,6 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from connections import crypto
 from connections.fields import EncryptedTextField
 
 
