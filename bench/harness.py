@@ -1,0 +1,326 @@
+"""Shared pieces of the benchmarks: configuration, the PostgreSQL/Redis reset, gunicorn servers,
+wrk runs and the small statistics they need. Each benchmark is a script beside this module
+(``bench/ingest.py``, ...) run by ``bench/run.sh`` with the project's virtualenv.
+"""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import redis
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "bench"
+RESULTS_DIR = BENCH_DIR / "results"
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python")
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass
+class Services:
+    """The machine's PostgreSQL and Redis, with a database and two Redis dbs of our own.
+
+    ``reset()`` drops and recreates the database and empties the Redis dbs; ``cleanup()`` drops
+    and empties them again unless BENCH_KEEP=1 (to look at the rows afterwards).
+    """
+
+    pg_url: str = field(
+        default_factory=lambda: os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+    )
+    database: str = field(default_factory=lambda: os.environ.get("BENCH_DB", "hub_bench"))
+    redis_url: str = field(
+        default_factory=lambda: os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
+    )
+    broker_db: int = field(default_factory=lambda: env_int("BENCH_BROKER_DB", 10))
+    cache_db: int = field(default_factory=lambda: env_int("BENCH_CACHE_DB", 11))
+    keep: bool = field(default_factory=lambda: os.environ.get("BENCH_KEEP", "0") == "1")
+    _conn: psycopg.Connection | None = None
+
+    @property
+    def database_url(self) -> str:
+        return f"{self.pg_url}/{self.database}"
+
+    @property
+    def broker_url(self) -> str:
+        return f"{self.redis_url}/{self.broker_db}"
+
+    @property
+    def cache_url(self) -> str:
+        return f"{self.redis_url}/{self.cache_db}"
+
+    def reset(self) -> None:
+        self._recreate_database(create=True)
+        self._flush_redis()
+
+    def cleanup(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self.keep:
+            log(f"BENCH_KEEP=1: keeping database {self.database} and Redis dbs.")
+            return
+        self._recreate_database(create=False)
+        self._flush_redis()
+
+    def count(self, query: str) -> int:
+        """One ``SELECT count(*)`` on the benchmark database (one connection kept open)."""
+        if self._conn is None:
+            self._conn = psycopg.connect(self.database_url, autocommit=True)
+        row = self._conn.execute(query).fetchone()
+        return int(row[0])
+
+    def wait_quiet(self, query: str, settle: float = 0.6, limit: float = 15.0) -> int:
+        """The count once it has stopped moving for ``settle`` seconds (requests that were in
+        flight when wrk stopped are still being stored)."""
+        deadline = time.monotonic() + limit
+        last, since = self.count(query), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            current = self.count(query)
+            if current != last:
+                last, since = current, time.monotonic()
+            elif time.monotonic() - since >= settle:
+                break
+        return last
+
+    def _recreate_database(self, create: bool) -> None:
+        with psycopg.connect(f"{self.pg_url}/postgres", autocommit=True) as conn:
+            name = sql.Identifier(self.database)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            if create:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+    def _flush_redis(self) -> None:
+        for db in (self.broker_db, self.cache_db):
+            client = redis.Redis.from_url(f"{self.redis_url}/{db}")
+            client.flushdb()
+            client.close()
+
+    def versions(self) -> dict[str, str]:
+        with psycopg.connect(f"{self.pg_url}/postgres") as conn:
+            pg = conn.execute("SHOW server_version").fetchone()[0]
+        client = redis.Redis.from_url(self.redis_url)
+        rd = client.info("server")["redis_version"]
+        client.close()
+        return {"postgresql": pg, "redis": rd}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """A gunicorn server on 127.0.0.1 in its own session; a context manager that stops it.
+
+    The master's pid is written to ``<workdir>/<name>.pid`` (gunicorn --pid) so that run.sh's
+    trap can stop it even if this process dies without cleaning up.
+    """
+
+    def __init__(self, name, app, env, workdir: Path, *, ready_path="/", workers=2):
+        self.name, self.app, self.env, self.workdir = name, app, env, workdir
+        self.ready_path, self.workers = ready_path, workers
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"{name}.gunicorn.log"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self):
+        command = [
+            str(VENV_BIN / "gunicorn"),
+            self.app,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            "sync",
+            "--chdir",
+            str(ROOT),
+            "--pid",
+            str(self.workdir / f"{self.name}.pid"),
+            "--log-level",
+            "warning",
+        ]
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _wait_ready(self, limit: float = 30.0) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name}: gunicorn exited.\n{self.log_tail()}")
+            try:
+                urllib.request.urlopen(self.base_url + self.ready_path, timeout=2).close()
+                return
+            except urllib.error.HTTPError:
+                return  # any HTTP answer means a worker is serving
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(
+            f"{self.name}: gunicorn not answering after {limit} s.\n{self.log_tail()}"
+        )
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own session: pgid == pid
+            self.process.wait()
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        return [int(pid) for pid in out.split()]
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class WrkResult:
+    seconds: float
+    requests: int
+    statuses: dict[int, int]
+    errors: dict[str, int]
+    latency_us: dict[str, float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def ok(self) -> int:
+        """Responses with a 2xx status."""
+        return sum(n for status, n in self.statuses.items() if 200 <= status < 300)
+
+    @property
+    def not_ok(self) -> int:
+        return self.requests - self.ok
+
+    @property
+    def socket_errors(self) -> int:
+        return sum(v for k, v in self.errors.items() if k != "status")
+
+
+def wrk(url, script: Path, args, *, connections, seconds, threads=2, timeout=10) -> WrkResult:
+    """One wrk run; the Lua script prints ``BENCH_RESULT <json>`` from its ``done()``."""
+    threads = max(1, min(threads, connections))
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        f"--timeout={timeout}s",
+        "-s",
+        str(script),
+        url,
+        "--",
+        *map(str, args),
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    match = re.search(r"^BENCH_RESULT (\{.*\})$", proc.stdout, re.MULTILINE)
+    if proc.returncode != 0 or match is None:
+        raise RuntimeError(f"wrk failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    data = json.loads(match.group(1))
+    return WrkResult(
+        seconds=data["duration_us"] / 1e6,
+        requests=data["requests"],
+        statuses={int(k): v for k, v in data["statuses"].items()},
+        errors=data["errors"],
+        latency_us=data["latency_us"],
+    )
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("wrk is not installed (bench/run.sh installs it with apt-get).")
+    out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    return (out.stdout or out.stderr).splitlines()[0].split(" Copyright")[0].strip()
+
+
+def median(values) -> float:
+    values = list(values)
+    return statistics.median(values) if values else float("nan")
+
+
+def workdir() -> Path:
+    """BENCH_TMP (made and removed by run.sh), else a new temporary directory."""
+    path = os.environ.get("BENCH_TMP") or tempfile.mkdtemp(prefix="hub-bench.")
+    return Path(path)
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so that ``finally`` blocks stop the servers."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def write_results(name: str, data: dict) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def git_commit() -> str | None:
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip() or None

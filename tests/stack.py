@@ -1,0 +1,128 @@
+"""Starting real processes for tests: a web server, a Celery worker, the whole `make run`."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not reached after {timeout} s")
+
+
+def hub_env(**overrides) -> dict:
+    """The test process's environment (keys, services) with overrides; None removes a name."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "hub.settings", "PYTHONUNBUFFERED": "1"}
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = str(value)
+    return env
+
+
+def start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """Start a process in its own group, output to ``log``."""
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 20) -> int:
+    """Signal the whole process group and wait; SIGKILL if it does not stop in time."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    return proc.returncode
+
+
+def manage(*args: str, env: dict) -> str:
+    result = subprocess.run(
+        [str(BIN / "python"), "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def gunicorn(port: int, env: dict, log: Path, workers: int = 1) -> subprocess.Popen:
+    proc = start(
+        [
+            str(BIN / "gunicorn"),
+            "hub.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
+        env,
+        log,
+    )
+    wait_for_port(port, proc=proc)
+    return proc
+
+
+def celery_worker(env: dict, log: Path, concurrency: int = 1) -> subprocess.Popen:
+    return start(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "hub",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+        ],  # fmt: skip
+        env,
+        log,
+    )

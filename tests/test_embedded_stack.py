@@ -1,0 +1,82 @@
+"""The README's `make run` on the embedded defaults (SQLite, SQLite broker, no server): a signed
+webhook posted to the running stack is processed by its real worker, and Ctrl-C stops it all."""
+
+import re
+import signal
+import sqlite3
+import uuid
+from pathlib import Path
+
+import requests
+
+from . import signers, stack
+
+
+def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
+    data_dir = tmp_path / "data"
+    port = stack.free_port()
+    env = stack.hub_env(
+        HUB_DATA_DIR=data_dir,
+        HUB_PORT=port,
+        HUB_ADMIN_USER="admin",
+        HUB_ADMIN_PASSWORD="a-long-password",
+        DATABASE_URL=None,
+        CACHE_URL=None,
+        CELERY_BROKER_URL=None,
+        HUB_ENCRYPTION_KEYS=None,
+        DJANGO_SECRET_KEY=None,
+        DJANGO_SETTINGS_MODULE=None,
+        MAKEFLAGS=None,
+        MAKELEVEL=None,
+    )
+    log = tmp_path / "make-run.log"
+    proc = stack.start(["make", "run"], env, log)
+    try:
+        stack.wait_for_port(port, timeout=180, proc=proc)
+        out = stack.manage(
+            "shell",
+            "-c",
+            "from webhooks.models import Source; s=Source(name='e2e', provider='github'); "
+            "print(s.set_secret()); s.save(); print(s.pk)",
+            env=env,
+        )
+        secret, source_id = out.split()[-2:]
+        body, headers = signers.make_github(secret, str(uuid.uuid4()))
+        url = f"http://127.0.0.1:{port}/webhooks/{source_id}/"
+        response = requests.post(url, data=body, headers=headers, timeout=10)
+        assert response.status_code == 202, response.text
+        pk = response.json()["id"]
+
+        def outcome():
+            with sqlite3.connect(data_dir / "hub.sqlite3", timeout=10) as db:
+                row = db.execute(
+                    "SELECT status, attempts, error FROM webhooks_delivery WHERE id = ?", [pk]
+                ).fetchone()
+            return row if row[0] not in ("queued", "processing") else None
+
+        status, attempts, error = stack.wait_until(outcome, timeout=60, what="worker outcome")
+        assert (status, attempts) == ("ignored", 1), error
+        assert (data_dir / "hub.sqlite3").exists() and (data_dir / "broker.sqlite3").exists()
+        admin = requests.get(f"http://127.0.0.1:{port}/admin/login/", timeout=10)
+        assert admin.status_code == 200
+        stylesheet = re.search(r'href="(/static/admin/css/base[^"]*)"', admin.text).group(1)
+        css = requests.get(f"http://127.0.0.1:{port}{stylesheet}", timeout=10)
+        assert css.status_code == 200 and "body" in css.text
+    finally:
+        returncode = stack.stop(proc, sig=signal.SIGINT, timeout=30)
+    assert returncode is not None, log.read_text()[-3000:]
+    assert stack.wait_until(
+        lambda: not _processes_with(str(data_dir)), timeout=15, what="web, worker and beat to stop"
+    )
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids whose environment names our data directory (web, worker, beat and their children)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found

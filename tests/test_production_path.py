@@ -1,0 +1,168 @@
+"""The production path against real PostgreSQL, Redis and a real Celery worker process."""
+
+import json
+import threading
+import uuid
+
+import pytest
+import redis
+import requests
+from django.conf import settings
+from django.db import connection
+
+from hub.celery import app
+from webhooks.models import Delivery
+
+from . import signers, stack
+
+pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def broker():
+    """The Redis broker database of the test settings, emptied before and after."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+def _queued_jobs(client) -> list[int]:
+    jobs = []
+    for raw in client.lrange("celery", 0, -1):
+        message = json.loads(raw)
+        assert message["headers"]["task"] == "webhooks.process_delivery"
+        jobs.append(message["headers"]["argsrepr"])
+    return jobs
+
+
+def test_20_concurrent_identical_deliveries_make_one_row_and_one_job(
+    live_server, make_source, broker
+):
+    source, secret = make_source("github")
+    body, headers = signers.make_github(secret, str(uuid.uuid4()))
+    url = live_server.url + source.get_receive_path()
+    barrier = threading.Barrier(20)
+    answers = []
+
+    def send():
+        with requests.Session() as session:
+            barrier.wait()
+            answers.append(session.post(url, data=body, headers=headers, timeout=30))
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] * 19 + [202], codes
+    ids = {a.json()["id"] for a in answers}
+    assert len(ids) == 1
+    assert Delivery.objects.filter(source=source).count() == 1
+    assert _queued_jobs(broker) == [f"({ids.pop()},)"]
+
+
+@pytest.fixture
+def worker(broker, tmp_path):
+    env = stack.hub_env(DATABASE_URL=_test_database_url())
+    proc = stack.celery_worker(env, tmp_path / "worker.log")
+    yield proc
+    stack.stop(proc)
+
+
+def _test_database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+@pytest.mark.worker
+def test_a_real_worker_processes_a_posted_delivery(live_server, make_source, worker):
+    source, secret = make_source("github")
+    body, headers = signers.make_github(secret, str(uuid.uuid4()))
+    response = requests.post(
+        live_server.url + source.get_receive_path(), data=body, headers=headers, timeout=10
+    )
+    assert response.status_code == 202
+    pk = response.json()["id"]
+
+    def outcome():
+        d = Delivery.objects.get(pk=pk)
+        return d if d.status not in ("queued", "processing") else None
+
+    delivery = stack.wait_until(outcome, timeout=60, what="the worker's outcome")
+    assert delivery.status == Delivery.Status.IGNORED
+    assert delivery.attempts == 1
+    assert "no handler registered" in delivery.error
+    assert delivery.processed_at >= delivery.received_at
+
+
+def test_database_outage_answers_503_and_recovers(tmp_path, make_source):
+    """A 2xx always means stored: while PostgreSQL refuses connections the hub answers 503
+    (nothing half-written), and accepts again once it is back."""
+    name = f"hub_outage_{uuid.uuid4().hex[:8]}"
+    s = connection.settings_dict
+    admin_url = f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}"
+    env = stack.hub_env(DATABASE_URL=f"{admin_url}/{name}")
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    proc = None
+    try:
+        stack.manage("migrate", "-v0", env=env)
+        out = stack.manage(
+            "shell",
+            "-c",
+            "from webhooks.models import Source; s=Source(name='o', provider='github'); "
+            "print(s.set_secret()); s.save(); print(s.pk)",
+            env=env,
+        )
+        secret, source_id = out.split()[-2:]
+        port = stack.free_port()
+        proc = stack.gunicorn(port, env, tmp_path / "web.log")
+        url = f"http://127.0.0.1:{port}/webhooks/{source_id}/"
+
+        def post():
+            body, headers = signers.make_github(secret, str(uuid.uuid4()))
+            return requests.post(url, data=body, headers=headers, timeout=10)
+
+        assert post().status_code == 202
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name]
+            )
+        down = post()
+        assert down.status_code == 503
+        assert down.json()["error"] == "database_unavailable"
+        assert int(down.headers["Retry-After"]) > 0
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        assert post().status_code == 202
+        out = stack.manage(
+            "shell", "-c", "from webhooks.models import Delivery as D; print(D.objects.count())",
+            env=env,
+        )  # fmt: skip
+        assert out.split()[-1] == "2"  # the two accepted; nothing from the outage
+    finally:
+        if proc:
+            stack.stop(proc)
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_broker_down_still_accepts_and_stores(live_server, make_source):
+    """Publishing is after the commit and never holds the request: with the broker
+    unreachable the delivery is still stored and acknowledged (the sweep publishes it later)."""
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    app.pool.force_close_all()
+    try:
+        source, secret = make_source("github")
+        body, headers = signers.make_github(secret, str(uuid.uuid4()))
+        response = requests.post(
+            live_server.url + source.get_receive_path(), data=body, headers=headers, timeout=10
+        )
+        assert response.status_code == 202
+        assert Delivery.objects.get(pk=response.json()["id"]).status == "queued"
+    finally:
+        app.conf.broker_url = settings.CELERY_BROKER_URL
+        app.pool.force_close_all()
