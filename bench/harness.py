@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -25,6 +26,8 @@ import redis
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
+HUB_DIR = Path(os.environ.get("BENCH_HUB_DIR") or ROOT).resolve()
+"""The hub code under test: the work tree, or e.g. an export of a commit (git archive)."""
 BENCH_DIR = ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -141,8 +144,9 @@ class Gunicorn:
     trap can stop it even if this process dies without cleaning up.
     """
 
-    def __init__(self, name, app, env, workdir: Path, *, ready_path="/", workers=2):
+    def __init__(self, name, app, env, workdir: Path, *, ready_path="/", workers=2, chdir=ROOT):
         self.name, self.app, self.env, self.workdir = name, app, env, workdir
+        self.chdir = Path(chdir)
         self.ready_path, self.workers = ready_path, workers
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -160,7 +164,7 @@ class Gunicorn:
             "--worker-class",
             "sync",
             "--chdir",
-            str(ROOT),
+            str(self.chdir),
             "--pid",
             str(self.workdir / f"{self.name}.pid"),
             "--log-level",
@@ -169,7 +173,7 @@ class Gunicorn:
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
                 command,
-                cwd=ROOT,
+                cwd=self.chdir,
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -213,14 +217,14 @@ class Gunicorn:
                 os.killpg(self.process.pid, signal.SIGKILL)  # its own session: pgid == pid
             self.process.wait()
 
-    def worker_pids(self) -> list[int]:
-        out = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-        return [int(pid) for pid in out.split()]
+    def pids(self) -> list[int]:
+        """The master and its workers."""
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            children = []
+        return [pid, *map(int, children)]
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -290,6 +294,66 @@ def ensure_wrk() -> str:
         raise SystemExit("wrk is not installed (bench/run.sh installs it with apt-get).")
     out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     return (out.stdout or out.stderr).splitlines()[0].split(" Copyright")[0].strip()
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def pids_named(*names: str) -> list[int]:
+    """Processes whose command name is one of ``names`` (e.g. postgres, redis-server)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                comm = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if comm in names:
+                found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used between ``start()`` and ``stop()`` by groups of processes.
+
+    ``groups`` maps a label to a function returning pids (called at both ends, so processes
+    that start in between, e.g. new PostgreSQL backends, are counted from zero); the label
+    "children" is this process's waited-for children (wrk).
+    """
+
+    def __init__(self, groups):
+        self.groups = groups
+        self._start: dict[str, dict[int, float]] = {}
+        self._children = 0.0
+
+    @staticmethod
+    def _children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def start(self) -> None:
+        self._start = {
+            label: {pid: _cpu_seconds(pid) for pid in pids()} for label, pids in self.groups.items()
+        }
+        self._children = self._children_cpu()
+
+    def stop(self) -> dict[str, float]:
+        used = {}
+        for label, pids in self.groups.items():
+            before = self._start.get(label, {})
+            used[label] = sum(max(0.0, _cpu_seconds(p) - before.get(p, 0.0)) for p in pids())
+        used["children"] = self._children_cpu() - self._children
+        return used
 
 
 def median(values) -> float:

@@ -83,6 +83,16 @@ class Target:
     name: str
     url: str
     rows_query: str
+    server: harness.Gunicorn
+
+    def cpu_meter(self) -> harness.CpuMeter:
+        return harness.CpuMeter(
+            {
+                "app": self.server.pids,
+                "postgres": lambda: harness.pids_named("postgres"),
+                "redis": lambda: harness.pids_named("redis-server"),
+            }
+        )
 
 
 def build_body() -> bytes:
@@ -116,7 +126,7 @@ def base_env(services: harness.Services, workdir: Path) -> dict[str, str]:
         HUB_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         HUB_DATA_DIR=str(workdir / "hub-data"),
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        PYTHONPATH=str(harness.ROOT),
+        PYTHONPATH=str(harness.HUB_DIR),
         PYTHONUNBUFFERED="1",
     )
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -126,7 +136,7 @@ def base_env(services: harness.Services, workdir: Path) -> dict[str, str]:
 def manage(env, *args) -> str:
     proc = subprocess.run(
         [harness.PYTHON, "manage.py", *args],
-        cwd=harness.ROOT,
+        cwd=harness.HUB_DIR,
         env=env,
         capture_output=True,
         text=True,
@@ -174,6 +184,8 @@ def measure(services, target: Target, cfg: Config, conns: int, body_path, signat
         threads=cfg.wrk_threads,
     )
     before = services.wait_quiet(target.rows_query)
+    meter = target.cpu_meter()
+    meter.start()
     result = harness.wrk(
         target.url,
         LUA,
@@ -183,6 +195,8 @@ def measure(services, target: Target, cfg: Config, conns: int, body_path, signat
         threads=cfg.wrk_threads,
     )
     after = services.wait_quiet(target.rows_query)
+    cpu = meter.stop()  # includes storing the requests in flight when wrk stopped
+    cpu["wrk"] = cpu.pop("children")
     rows = after - before
     return {
         "target": target.name,
@@ -201,6 +215,8 @@ def measure(services, target: Target, cfg: Config, conns: int, body_path, signat
         "rows_minus_2xx": rows - result.ok,
         "nothing_lost": 0 <= rows - result.ok <= conns,
         "seconds": round(result.seconds, 3),
+        "cpu_ms_per_request": {k: round(v * 1000 / max(rows, 1), 3) for k, v in cpu.items()},
+        "cpu_cores_busy": round(sum(cpu.values()) / result.seconds, 2),
     }
 
 
@@ -216,10 +232,11 @@ def run_rounds(services, targets: dict[str, Target], cfg, body_path, signature) 
                 r["round"] = round_no
                 results.append(r)
                 extra = "" if r["not_2xx"] == 0 else f" non-2xx {r['statuses']}"
+                cpu = " ".join(f"{k} {v:.2f}" for k, v in r["cpu_ms_per_request"].items())
                 harness.log(
                     f"  round {round_no} c={conns:<3} {name:<5} {r['rps']:8.1f} req/s"
                     f"  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms"
-                    f"  rows-2xx {r['rows_minus_2xx']:+d}{extra}"
+                    f"  rows-2xx {r['rows_minus_2xx']:+d}  cpu ms/req: {cpu}{extra}"
                 )
     return results
 
@@ -246,6 +263,10 @@ def summarise(results: list[dict], cfg: Config) -> list[dict]:
                 "not_2xx": sum(r["not_2xx"] for r in rows),
                 "rows": sum(r["rows"] for r in rows),
                 "rows_minus_2xx": [r["rows_minus_2xx"] for r in rows],
+                "cpu_ms_per_request": {
+                    k: round(harness.median(r["cpu_ms_per_request"][k] for r in rows), 3)
+                    for k in rows[0]["cpu_ms_per_request"]
+                },
             }
 
         summary.append(
@@ -270,33 +291,48 @@ def pass_fail(ok: bool) -> str:
 
 
 def print_table(summary: list[dict], cfg: Config) -> None:
+    def ms(value):
+        return f"{value:.1f} ms" if value >= 10 else f"{value:.2f} ms"
+
+    def cpu(side):
+        return side["cpu_ms_per_request"]["app"]
+
+    columns = [("conns", lambda s: str(s["connections"]))]
+    columns += [
+        ("hub req/s", lambda s: f"{s['hub']['rps']:.0f}"),
+        ("floor req/s", lambda s: f"{s['floor']['rps']:.0f}"),
+        ("hub/floor", lambda s: f"{s['throughput_ratio']:.2f}x"),
+        ("hub p50", lambda s: ms(s["hub"]["p50_ms"])),
+        ("floor p50", lambda s: ms(s["floor"]["p50_ms"])),
+        ("hub p99", lambda s: ms(s["hub"]["p99_ms"])),
+        ("floor p99", lambda s: ms(s["floor"]["p99_ms"])),
+        ("p99 ratio", lambda s: f"{s['p99_ratio']:.2f}x"),
+        ("hub rows/2xx", lambda s: f"{s['hub']['rows']}/{s['hub']['ok_2xx']}"),
+        ("cpu ms/req hub/floor", lambda s: f"{cpu(s['hub']):.2f}/{cpu(s['floor']):.2f}"),
+        ("thru", lambda s: pass_fail(s["targets"]["throughput"])),
+        ("p99", lambda s: pass_fail(s["targets"]["p99"])),
+        ("lost", lambda s: pass_fail(s["targets"]["nothing_lost"])),
+    ]
+    cells = [[title for title, _ in columns]] + [[cell(s) for _, cell in columns] for s in summary]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     harness.log("")
     harness.log(
-        f"Ingest: hub vs floor, gunicorn {cfg.workers} sync workers each, wrk {cfg.wrk_threads} "
-        f"threads, {cfg.rounds} x {cfg.seconds} s per point (+{cfg.warmup} s warm-up), medians;"
+        f"Ingest, hub vs floor: gunicorn {cfg.workers} sync workers each, wrk {cfg.wrk_threads} "
+        f"threads; {cfg.rounds} round(s) of {cfg.seconds} s per point (+{cfg.warmup} s warm-up);"
     )
-    harness.log("ratios are medians of the paired (adjacent) hub/floor rounds.")
-    header = (
-        f"{'conns':>5} | {'hub req/s':>9} {'floor req/s':>11} {'hub/floor':>9} | "
-        f"{'hub p50':>8} {'floor p50':>9} | {'hub p99':>8} {'floor p99':>9} {'hub/floor':>9} | "
-        f"{'hub rows vs 2xx':>20} | {'thru':>4} {'p99':>4} {'lost':>4}"
-    )
-    harness.log(header)
-    harness.log("-" * len(header))
-    for s in summary:
-        hub, floor, t = s["hub"], s["floor"], s["targets"]
-        rows = f"{hub['rows']}/{hub['ok_2xx']}"
-        harness.log(
-            f"{s['connections']:>5} | {hub['rps']:>9.1f} {floor['rps']:>11.1f} "
-            f"{s['throughput_ratio']:>8.2f}x | "
-            f"{hub['p50_ms']:>5.2f} ms {floor['p50_ms']:>6.2f} ms | "
-            f"{hub['p99_ms']:>5.2f} ms {floor['p99_ms']:>6.2f} ms {s['p99_ratio']:>8.2f}x | "
-            f"{rows:>20} | {pass_fail(t['throughput']):>4} {pass_fail(t['p99']):>4} "
-            f"{pass_fail(t['nothing_lost']):>4}"
-        )
     harness.log(
-        f"targets: hub throughput >= {TARGET_THROUGHPUT:.0%} of the floor; hub p99 < "
-        f"{TARGET_P99:g}x the floor's; zero lost (per round 0 <= rows - 2xx <= connections)."
+        "figures are medians over rounds; ratios are medians of the paired (adjacent) rounds; "
+        "cpu = the gunicorn processes' CPU per stored row."
+    )
+    harness.log(lines[0])
+    harness.log("-" * len(lines[0]))
+    for line in lines[1:]:
+        harness.log(line)
+    harness.log(
+        f"targets: hub throughput >= {TARGET_THROUGHPUT:.0%} of the floor's (thru); hub p99 < "
+        f"{TARGET_P99:g}x the floor's (p99); nothing lost: 0 <= rows - 2xx <= connections in "
+        "every hub round (lost)."
     )
 
 
@@ -310,7 +346,8 @@ def main() -> int:
     harness.log(
         f"ingest benchmark: connections {','.join(map(str, cfg.connections))}, "
         f"{cfg.rounds} rounds of {cfg.seconds} s (+{cfg.warmup} s warm-up), "
-        f"database {services.database}, Redis dbs {services.broker_db}/{services.cache_db}"
+        f"database {services.database}, Redis dbs {services.broker_db}/{services.cache_db}, "
+        f"hub code {harness.HUB_DIR}"
     )
     body = build_body()
     body_path = workdir / "body.json"
@@ -319,21 +356,25 @@ def main() -> int:
         services.reset()
         stack.callback(services.cleanup)
         env = base_env(services, workdir)
-        floor_env = dict(env, DJANGO_SETTINGS_MODULE="bench.floor.settings")
+        floor_env = dict(
+            env, DJANGO_SETTINGS_MODULE="bench.floor.settings", PYTHONPATH=str(harness.ROOT)
+        )
         source_id, secret = prepare_hub(env)
         prepare_floor(floor_env)
         signature = sign(secret, body)
         harness.log(f"  source {source_id}, body {len(body)} bytes, {signature[:19]}...")
 
         hub = stack.enter_context(
-            harness.Gunicorn("hub", "hub.wsgi", env, workdir, workers=cfg.workers)
+            harness.Gunicorn(
+                "hub", "hub.wsgi", env, workdir, workers=cfg.workers, chdir=harness.HUB_DIR
+            )
         )
         floor = stack.enter_context(
             harness.Gunicorn("floor", "bench.floor.wsgi", floor_env, workdir, workers=cfg.workers)
         )
         targets = {
-            "hub": Target("hub", f"{hub.base_url}/webhooks/{source_id}/", HUB_ROWS),
-            "floor": Target("floor", f"{floor.base_url}/ingest/", FLOOR_ROWS),
+            "hub": Target("hub", f"{hub.base_url}/webhooks/{source_id}/", HUB_ROWS, hub),
+            "floor": Target("floor", f"{floor.base_url}/ingest/", FLOOR_ROWS, floor),
         }
         results = run_rounds(services, targets, cfg, body_path, signature)
         versions = services.versions()
@@ -346,7 +387,7 @@ def main() -> int:
         {
             "benchmark": "ingest",
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "commit": harness.git_commit(),
+            "code": harness.git_describe(),
             "elapsed_s": round(time.monotonic() - started, 1),
             "config": {
                 "seconds": cfg.seconds,

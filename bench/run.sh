@@ -6,6 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 
+# One benchmark at a time: they share the database and Redis dbs (each run drops them first).
+exec 9>/tmp/hub-bench.lock
+if ! flock -n 9; then
+    echo "bench: another benchmark is running (lock /tmp/hub-bench.lock held)" >&2
+    exit 1
+fi
+
 BENCH_TMP=$(mktemp -d -t hub-bench.XXXXXX)
 export BENCH_TMP
 child=""

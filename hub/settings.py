@@ -214,3 +214,41 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("HUB_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Processing ---------------------------------------------------------------------------
+HUB_RETRY_SCHEDULE = env.list(
+    "HUB_RETRY_SCHEDULE", cast=float, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
+)
+"""Seconds before each retry (Svix's schedule); each wait is drawn with full jitter in
+[0, step]. After the last step the delivery is dead. Sources may override it."""
+HUB_RETRY_TIME_SCALE = env.float("HUB_RETRY_TIME_SCALE", default=1.0)
+"""Multiplies every retry wait and processing timeout (tests compress time with it)."""
+HUB_RETRY_COUNTDOWN_MAX = env.float("HUB_RETRY_COUNTDOWN_MAX", default=60.0)
+"""Retries due within this many seconds are published with a countdown; later ones are
+published by the sweep when due (long ETAs in a Redis broker outlive its visibility timeout)."""
+HUB_HANDLER_TIME_LIMIT = env.float("HUB_HANDLER_TIME_LIMIT", default=120.0)
+"""A handler still running after this many seconds is stopped and counts as a failure."""
+HUB_CLAIM_TIMEOUT = env.float("HUB_CLAIM_TIMEOUT", default=300.0)
+"""A delivery claimed longer ago than this belongs to a worker that died: the sweep records
+the attempt as lost and queues the delivery again. Must exceed HUB_HANDLER_TIME_LIMIT."""
+HUB_SWEEP_SECONDS = env.float("HUB_SWEEP_SECONDS", default=15.0)
+HUB_SWEEP_QUEUED_AFTER = env.float("HUB_SWEEP_QUEUED_AFTER", default=60.0)
+"""A delivery still queued this long after it arrived (or was replayed) is published again:
+its message was never sent (broker down) or was lost."""
+HUB_SWEEP_BATCH = env.int("HUB_SWEEP_BATCH", default=1000)
+HUB_REPLAY_BATCH = env.int("HUB_REPLAY_BATCH", default=500)
+HUB_PURGE_BATCH = env.int("HUB_PURGE_BATCH", default=1000)
+HUB_PURGE_SECONDS = env.float("HUB_PURGE_SECONDS", default=3600.0)
+
+HUB_WEBHOOK_HANDLERS: dict[str, dict[str, str]] = {}
+"""Your handlers, merged over the built-in tables: {provider: {event type: dotted path}}.
+An event type matches exactly, else by its part before the first dot ("pull_request")."""
+HUB_WEBHOOK_IGNORED_EVENTS: dict[str, list[str]] = {}
+"""Event types to record as ignored on purpose, added to the built-in lists."""
+
+CELERY_BEAT_SCHEDULE = {
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": HUB_SWEEP_SECONDS},
+    "webhooks-purge-payloads": {"task": "webhooks.purge_payloads", "schedule": HUB_PURGE_SECONDS},
+}
+CELERY_TASK_SOFT_TIME_LIMIT = HUB_HANDLER_TIME_LIMIT * HUB_RETRY_TIME_SCALE
+CELERY_TASK_TIME_LIMIT = HUB_HANDLER_TIME_LIMIT * HUB_RETRY_TIME_SCALE + 30

@@ -75,7 +75,21 @@ def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 20) -> int
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+    _reap_group(proc.pid, timeout)
     return proc.returncode
+
+
+def _reap_group(pgid: int, timeout: float) -> None:
+    """Wait for the rest of the group (e.g. prefork children) to exit; SIGKILL stragglers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def manage(*args: str, env: dict) -> str:

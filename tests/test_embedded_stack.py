@@ -55,7 +55,7 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
             return row if row[0] not in ("queued", "processing") else None
 
         status, attempts, error = stack.wait_until(outcome, timeout=60, what="worker outcome")
-        assert (status, attempts) == ("ignored", 1), error
+        assert (status, attempts) == ("processed", 1), error
         assert (data_dir / "hub.sqlite3").exists() and (data_dir / "broker.sqlite3").exists()
         admin = requests.get(f"http://127.0.0.1:{port}/admin/login/", timeout=10)
         assert admin.status_code == 200

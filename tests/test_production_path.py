@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from hub.celery import app
-from webhooks.models import Delivery
+from webhooks.models import Activity, Delivery
 
 from . import signers, stack
 
@@ -91,10 +91,13 @@ def test_a_real_worker_processes_a_posted_delivery(live_server, make_source, wor
         return d if d.status not in ("queued", "processing") else None
 
     delivery = stack.wait_until(outcome, timeout=60, what="the worker's outcome")
-    assert delivery.status == Delivery.Status.IGNORED
+    assert delivery.status == Delivery.Status.PROCESSED, delivery.error
     assert delivery.attempts == 1
-    assert "no handler registered" in delivery.error
     assert delivery.processed_at >= delivery.received_at
+    activity = Activity.objects.get(delivery=delivery)
+    assert (activity.kind, activity.ref, activity.commit_count) == ("push", "refs/heads/master", 1)
+    attempt = delivery.attempt_set.get()
+    assert attempt.outcome == "processed" and attempt.worker and attempt.duration_ms is not None
 
 
 def test_database_outage_answers_503_and_recovers(tmp_path, make_source):

@@ -6,3 +6,8 @@ class WebhooksConfig(AppConfig):
 
     name = "webhooks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import registry
+
+        registry.check()  # a handler path that does not import fails at start-up

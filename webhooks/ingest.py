@@ -99,6 +99,7 @@ def _accept(request, source: Source) -> JsonResponse:
             external_id=external_id,
             status=Delivery.Status.PROCESSED if done else Delivery.Status.QUEUED,
             received_at=now,
+            queued_at=None if done else now,
             processed_at=now if done else None,
             headers=header_dict(request.META),
             body=body,

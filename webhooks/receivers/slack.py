@@ -15,6 +15,11 @@ class SlackReceiver(Receiver):
     provider = "slack"
     label = "Slack"
     signature = SlackSignature()
+    handlers = {
+        "event_callback.tokens_revoked": "webhooks.handlers.lifecycle.access_revoked",
+        "event_callback.app_uninstalled": "webhooks.handlers.lifecycle.access_revoked",
+    }
+    ignored_events = frozenset({"url_verification"})
 
     def parse(self, body, headers):
         content_type = headers.get("Content-Type", "")

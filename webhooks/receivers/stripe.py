@@ -8,6 +8,7 @@ class StripeReceiver(Receiver):
     provider = "stripe"
     label = "Stripe"
     signature = StripeSignature()
+    handlers = {"account.application.deauthorized": "webhooks.handlers.lifecycle.access_revoked"}
 
     def generate_secret(self) -> str:
         return "whsec_" + super().generate_secret()

@@ -7,15 +7,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.datastructures import CaseInsensitiveMapping
 
 from connections.fields import EncryptedTextField
 
-from .receivers import RECEIVERS
-from .signatures import DIGESTS, ENCODINGS
+from ..receivers import RECEIVERS
+from ..signatures import DIGESTS, ENCODINGS
 
 rate_validator = RegexValidator(
     r"^\d+/\d*[smhd]$", "Use '<count>/<period>' with period s, m, h or d, e.g. '600/m' or '10/5s'."
@@ -97,6 +95,27 @@ class Source(models.Model):
         validators=[rate_validator],
         help_text="Requests accepted per period before 429, e.g. 6000/m.",
     )
+    connection = models.ForeignKey(
+        "connections.Connection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sources",
+        help_text="The account these webhooks are about (flagged when it revokes our access).",
+    )
+    retry_schedule = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Seconds to wait before each retry, e.g. [5, 300, 1800]; after the last one the "
+            "delivery is dead. Empty: the hub's default (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h)."
+        ),
+    )
+    retention_days = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text="Bodies and headers older than this are purged (outcomes and counts are kept).",
+    )
     verified_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -152,100 +171,18 @@ class Source(models.Model):
         self.secret = new_secret
         return new_secret
 
+    def retry_delays(self) -> list[float]:
+        """The retry schedule in seconds (the source's own, else HUB_RETRY_SCHEDULE)."""
+        return list(self.retry_schedule or settings.HUB_RETRY_SCHEDULE)
+
     def clean(self):
+        schedule = self.retry_schedule
+        if schedule is not None and not (
+            isinstance(schedule, list)
+            and all(isinstance(s, int | float) and s >= 0 for s in schedule)
+        ):
+            raise ValidationError({"retry_schedule": "A list of seconds, e.g. [5, 300, 1800]."})
         if self.provider == "generic" and not self.signature_header:
             raise ValidationError(
                 {"signature_header": "A generic HMAC source needs a header name."}
             )
-
-
-class Delivery(models.Model):
-    """One HTTP request received at a source's URL: accepted deliveries and rejected requests.
-
-    Accepted rows hold the raw body byte-for-byte. Rejected rows (bad signature, too large,
-    rate limited, ...) keep the reason and at most HUB_REJECTED_BODY_BYTES of the body.
-    """
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        PROCESSING = "processing", "Processing"
-        PROCESSED = "processed", "Processed"
-        RETRYING = "retrying", "Retrying"
-        DEAD = "dead", "Dead"
-        IGNORED = "ignored", "Ignored"
-        REJECTED = "rejected", "Rejected"
-
-    source = models.ForeignKey(
-        Source,
-        on_delete=models.PROTECT,
-        related_name="deliveries",
-        help_text="The source whose URL received the request.",
-    )
-    provider = models.CharField(
-        max_length=20, help_text="The source's provider when the request arrived."
-    )
-    event_type = models.CharField(
-        max_length=200, blank=True, help_text="The provider's event type, e.g. pull_request.opened."
-    )
-    # NULL, not "": a delivery without an id must not collide in the unique constraint.
-    external_id = models.CharField(  # noqa: DJ001
-        max_length=255,
-        null=True,
-        blank=True,
-        help_text="The provider's delivery id (X-GitHub-Delivery, Stripe event id, ...).",
-    )
-    status = models.CharField(
-        max_length=12, choices=Status.choices, default=Status.QUEUED, help_text="Where it is now."
-    )
-    received_at = models.DateTimeField(
-        default=timezone.now, help_text="When the hub received the request."
-    )
-    headers = models.JSONField(
-        default=dict, help_text="Request headers; credentials (Authorization, Cookie) are masked."
-    )
-    body = models.BinaryField(help_text="The raw body exactly as received (truncated if rejected).")
-    body_size = models.PositiveIntegerField(
-        default=0, help_text="Size of the body the sender announced or sent, in bytes."
-    )
-    remote_addr = models.GenericIPAddressField(
-        null=True, blank=True, help_text="The sender's IP address."
-    )
-    http_status = models.PositiveSmallIntegerField(
-        default=202, help_text="The HTTP status the hub answered."
-    )
-    error = models.TextField(
-        blank=True, help_text="Why it was rejected or ignored, or the last processing error."
-    )
-    attempts = models.PositiveIntegerField(default=0, help_text="Processing attempts so far.")
-    processed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When processing reached its outcome."
-    )
-
-    class Meta:
-        ordering = ["-id"]
-        verbose_name_plural = "deliveries"
-        constraints = [
-            # Idempotency: one accepted delivery per provider delivery id and source. Rejected
-            # requests are excluded so a forged request cannot squat on a real delivery's id.
-            models.UniqueConstraint(
-                fields=["source", "external_id"],
-                condition=Q(external_id__isnull=False) & ~Q(status="rejected"),
-                name="webhooks_delivery_unique_external_id",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["source", "-received_at"], name="webhooks_dl_source_recv"),
-            models.Index(fields=["status", "-received_at"], name="webhooks_dl_status_recv"),
-        ]
-
-    def __str__(self):
-        return f"#{self.pk} {self.provider} {self.event_type or '-'} ({self.status})"
-
-    def headers_view(self) -> CaseInsensitiveMapping:
-        """The stored headers, looked up case-insensitively as receivers expect."""
-        return CaseInsensitiveMapping(self.headers or {})
-
-    @property
-    def body_text(self) -> str:
-        """The body as text (UTF-8; undecodable bytes shown as U+FFFD)."""
-        return bytes(self.body).decode("utf-8", errors="replace")

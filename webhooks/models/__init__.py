@@ -1,0 +1,9 @@
+"""Models of the inbound side, one module per concern."""
+
+from .activity import Activity, SourceRepository
+from .attempt import Attempt
+from .delivery import Delivery
+from .replay import ReplayJob
+from .source import Source
+
+__all__ = ["Activity", "Attempt", "Delivery", "ReplayJob", "Source", "SourceRepository"]

@@ -1,0 +1,127 @@
+"""The delivery log: one row per request received at a source's URL."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.datastructures import CaseInsensitiveMapping
+
+from .source import Source
+
+
+class Delivery(models.Model):
+    """One HTTP request received at a source's URL: accepted deliveries and rejected requests.
+
+    Accepted rows hold the raw body byte-for-byte. Rejected rows (bad signature, too large,
+    rate limited, ...) keep the reason and at most HUB_REJECTED_BODY_BYTES of the body.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        PROCESSED = "processed", "Processed"
+        RETRYING = "retrying", "Retrying"
+        DEAD = "dead", "Dead"
+        IGNORED = "ignored", "Ignored"
+        REJECTED = "rejected", "Rejected"
+
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        help_text="The source whose URL received the request.",
+    )
+    provider = models.CharField(
+        max_length=20, help_text="The source's provider when the request arrived."
+    )
+    event_type = models.CharField(
+        max_length=200, blank=True, help_text="The provider's event type, e.g. pull_request.opened."
+    )
+    # NULL, not "": a delivery without an id must not collide in the unique constraint.
+    external_id = models.CharField(  # noqa: DJ001
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="The provider's delivery id (X-GitHub-Delivery, Stripe event id, ...).",
+    )
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED, help_text="Where it is now."
+    )
+    received_at = models.DateTimeField(
+        default=timezone.now, help_text="When the hub received the request."
+    )
+    headers = models.JSONField(
+        default=dict, help_text="Request headers; credentials (Authorization, Cookie) are masked."
+    )
+    body = models.BinaryField(help_text="The raw body exactly as received (truncated if rejected).")
+    body_size = models.PositiveIntegerField(
+        default=0, help_text="Size of the body the sender announced or sent, in bytes."
+    )
+    remote_addr = models.GenericIPAddressField(
+        null=True, blank=True, help_text="The sender's IP address."
+    )
+    http_status = models.PositiveSmallIntegerField(
+        default=202, help_text="The HTTP status the hub answered."
+    )
+    error = models.TextField(
+        blank=True, help_text="Why it was rejected or ignored, or the last processing error."
+    )
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Processing attempts so far, replays included (see Attempt rows)."
+    )
+    tries = models.PositiveIntegerField(
+        default=0,
+        help_text="Attempts since it was last queued or replayed; the retry schedule counts these.",
+    )
+    queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it was last handed to the workers (received, replayed or re-published).",
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a retrying delivery is due again."
+    )
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker claimed it (status processing)."
+    )
+    claimed_by = models.CharField(
+        max_length=200, blank=True, help_text="The worker (host and pid) that claimed it."
+    )
+    processed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When processing reached its outcome."
+    )
+    payload_removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When body and headers were purged or erased."
+    )
+    payload_removed_reason = models.CharField(
+        max_length=200, blank=True, help_text="Why: retention, or erased on request (by whom)."
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            # Idempotency: one accepted delivery per provider delivery id and source. Rejected
+            # requests are excluded so a forged request cannot squat on a real delivery's id.
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(external_id__isnull=False) & ~Q(status="rejected"),
+                name="webhooks_delivery_unique_external_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["source", "-received_at"], name="webhooks_dl_source_recv"),
+            models.Index(fields=["status", "-received_at"], name="webhooks_dl_status_recv"),
+            models.Index(fields=["status", "next_attempt_at"], name="webhooks_dl_status_due"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.provider} {self.event_type or '-'} ({self.status})"
+
+    def headers_view(self) -> CaseInsensitiveMapping:
+        """The stored headers, looked up case-insensitively as receivers expect."""
+        return CaseInsensitiveMapping(self.headers or {})
+
+    @property
+    def body_text(self) -> str:
+        """The body as text (UTF-8; undecodable bytes shown as U+FFFD)."""
+        return bytes(self.body).decode("utf-8", errors="replace")

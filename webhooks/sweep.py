@@ -1,0 +1,97 @@
+"""The periodic sweep: the broker is never the only copy of the work.
+
+Contract of ``sweep()`` (Celery beat, every HUB_SWEEP_SECONDS), each step bounded by
+HUB_SWEEP_BATCH rows:
+
+1. deliveries ``processing`` whose claim is older than HUB_CLAIM_TIMEOUT belong to a dead
+   worker: their running attempt is recorded as ``lost`` and they are due again (or ``dead``
+   when that was their last try);
+2. ``retrying`` deliveries whose ``next_attempt_at`` has come become ``queued`` and are
+   published (so a backlog does not make every sweep publish them again);
+3. ``queued`` deliveries published more than HUB_SWEEP_QUEUED_AFTER ago and still waiting
+   (broker down at ingest, lost message) are published again.
+
+Publishing twice is harmless: only one worker can claim a delivery.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .dispatch import enqueue
+from .models import Attempt, Delivery
+
+logger = logging.getLogger(__name__)
+S = Delivery.Status
+
+
+def sweep() -> dict[str, int]:
+    counts = {"lost": recover_lost_claims(), "due": publish_due_retries()}
+    counts["stale_queued"] = republish_stale_queued()
+    if any(counts.values()):
+        logger.info("webhooks.sweep", extra=counts)
+    return counts
+
+
+def recover_lost_claims() -> int:
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.HUB_CLAIM_TIMEOUT * settings.HUB_RETRY_TIME_SCALE)
+    rows = Delivery.objects.filter(status=S.PROCESSING, claimed_at__lt=stale).values_list(
+        "pk", "tries", "source__retry_schedule"
+    )[: settings.HUB_SWEEP_BATCH]
+    recovered = []
+    for pk, tries, schedule in rows:
+        exhausted = tries > len(schedule or settings.HUB_RETRY_SCHEDULE)
+        with transaction.atomic():
+            won = Delivery.objects.filter(pk=pk, status=S.PROCESSING, claimed_at__lt=stale).update(
+                status=S.DEAD if exhausted else S.RETRYING,
+                next_attempt_at=None if exhausted else now,
+                error="The worker stopped before recording an outcome (killed or crashed).",
+                claimed_at=None,
+                claimed_by="",
+                processed_at=now if exhausted else None,
+            )
+            if won:
+                Attempt.objects.filter(delivery_id=pk, outcome=Attempt.Outcome.RUNNING).update(
+                    outcome=Attempt.Outcome.LOST,
+                    finished_at=now,
+                    error_class="WorkerLost",
+                    error_message="The worker stopped before recording an outcome.",
+                )
+                if not exhausted:
+                    recovered.append(pk)
+    for pk in recovered:
+        enqueue(pk)
+    return len(rows)
+
+
+def publish_due_retries() -> int:
+    now = timezone.now()
+    ids = list(
+        Delivery.objects.filter(status=S.RETRYING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[: settings.HUB_SWEEP_BATCH]
+    )
+    Delivery.objects.filter(pk__in=ids, status=S.RETRYING).update(status=S.QUEUED, queued_at=now)
+    return _publish(ids, now)
+
+
+def republish_stale_queued() -> int:
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.HUB_SWEEP_QUEUED_AFTER)
+    ids = list(
+        Delivery.objects.filter(status=S.QUEUED, queued_at__lt=stale)
+        .order_by("queued_at")
+        .values_list("pk", flat=True)[: settings.HUB_SWEEP_BATCH]
+    )
+    return _publish(ids, now)
+
+
+def _publish(ids: list[int], now) -> int:
+    published = [pk for pk in ids if enqueue(pk)]
+    if published:
+        Delivery.objects.filter(pk__in=published).update(queued_at=now)
+    return len(published)
