@@ -6,11 +6,12 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from webhooks.api import DeliveryViewSet, SourceViewSet
+from webhooks.api import DeliveryViewSet, ReplayJobViewSet, SourceViewSet
 
 router = DefaultRouter()
 router.register("sources", SourceViewSet)
 router.register("deliveries", DeliveryViewSet)
+router.register("replay-jobs", ReplayJobViewSet)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,4 +1,4 @@
-"""Test settings: the production path (PostgreSQL + Redis) whenever it is reachable.
+"""Test settings (also used by the worker processes the tests start): the production path (PostgreSQL + Redis) whenever it is reachable.
 
 In CI (CI=true) PostgreSQL and Redis on 127.0.0.1 are required: if either is unreachable the
 run fails here rather than skipping. Elsewhere, without them, the suite falls back to the
@@ -31,7 +31,7 @@ if IN_CI and not PRODUCTION_SERVICES:
         "the production-path tests cannot run, and CI must not skip them."
     )
 
-RUN_ID = uuid.uuid4().hex[:8]
+RUN_ID = os.environ.setdefault("HUB_TEST_RUN_ID", uuid.uuid4().hex[:8])
 os.environ.setdefault("HUB_DATA_DIR", tempfile.mkdtemp(prefix="hub-test-"))
 os.environ.setdefault("HUB_ENCRYPTION_KEYS", Fernet.generate_key().decode())
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-" + RUN_ID)
@@ -41,7 +41,19 @@ if PRODUCTION_SERVICES:
     os.environ.setdefault("CELERY_BROKER_URL", f"{REDIS_URL}/14")
 
 from hub.settings import *  # noqa: E402,F403
-from hub.settings import CACHES, STATIC_ROOT  # noqa: E402
+from hub.settings import CACHES, INSTALLED_APPS, STATIC_ROOT  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests"]
+HUB_WEBHOOK_HANDLERS = {
+    "generic": {
+        "test.count": "tests.handlers.count",
+        "test.fail": "tests.handlers.always_fail",
+        "test.flaky": "tests.handlers.fail_twice",
+        "test.permanent": "tests.handlers.permanent",
+        "test.slow": "tests.handlers.slow_first_attempt",
+    }
+}
+HUB_WEBHOOK_IGNORED_EVENTS = {"generic": ["test.ignored"]}
 
 os.makedirs(STATIC_ROOT, exist_ok=True)
 

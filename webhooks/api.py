@@ -2,18 +2,21 @@
 
 from datetime import timedelta
 
-import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from .models import Delivery, Source
+from . import replay, retention
+from .filters import FILTER_FIELDS, DeliveryFilter
+from .models import Delivery, ReplayJob, Source
 from .serializers import (
+    BulkReplaySerializer,
     DeliveryDetailSerializer,
     DeliverySerializer,
+    ReplayJobSerializer,
     RotateSecretSerializer,
     SourceSerializer,
 )
@@ -53,15 +56,6 @@ class SourceViewSet(
         return Response(SourceSerializer(source, context=context).data)
 
 
-class DeliveryFilter(django_filters.FilterSet):
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
-
-    class Meta:
-        model = Delivery
-        fields = ["source", "provider", "status", "event_type", "external_id"]
-
-
 class DeliveryPagination(CursorPagination):
     """Cursor pages: constant cost at any depth, and no COUNT over the whole log."""
 
@@ -83,7 +77,71 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         qs = super().get_queryset()
         if self.action == "list":
             qs = qs.defer("body", "headers")
+        elif self.action == "retrieve":
+            qs = qs.prefetch_related("attempt_set")
         return qs
 
     def get_serializer_class(self):
         return DeliveryDetailSerializer if self.action == "retrieve" else DeliverySerializer
+
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def replay(self, request, pk=None):
+        """Queue this delivery again (fresh retry budget; its attempt history is kept).
+        409 when it cannot be replayed (in flight, rejected, or payload removed)."""
+        delivery = self.get_object()
+        if not replay.replay_ids([delivery.pk]):
+            reason = replay.why_not_replayable(delivery) or "It changed state; try again."
+            return _conflict("not_replayable", reason)
+        return Response({"id": delivery.pk, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=BulkReplaySerializer, responses={202: ReplayJobSerializer})
+    @action(detail=False, methods=["post"], url_path="replay")
+    def replay_matching(self, request):
+        """Replay a selection (``ids``, at most 1,000, answered at once) or everything a filter
+        matches (source, provider, status, event_type, external_id, received_after,
+        received_before) as a background job whose progress is at ``/api/v1/replay-jobs/{id}/``."""
+        params = BulkReplaySerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        ids = params.validated_data.get("ids")
+        if ids:
+            queued = replay.replay_ids(ids)
+            skipped = sorted(set(ids) - set(queued))
+            return Response({"replayed": queued, "skipped": skipped}, status=status.HTTP_200_OK)
+        filters = {k: v for k, v in request.data.items() if k in FILTER_FIELDS}
+        try:
+            job = replay.start_job(filters, user=request.user)
+        except ValueError as exc:
+            raise serializers.ValidationError(exc.args[0]) from None
+        data = ReplayJobSerializer(job, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=DeliverySerializer)
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        """Erase this delivery's body and headers (kept: id, times, outcome, attempts)."""
+        delivery = self.get_object()
+        if not retention.erase(delivery, who=request.user.get_username()):
+            return _conflict("in_flight", "It is being processed; erase it once it has finished.")
+        delivery.refresh_from_db()
+        return Response(DeliverySerializer(delivery).data)
+
+
+class ReplayJobViewSet(viewsets.ReadOnlyModelViewSet):
+    """Bulk replay jobs and their progress; ``POST .../{id}/cancel/`` stops one after its
+    current batch."""
+
+    queryset = ReplayJob.objects.select_related("created_by")
+    serializer_class = ReplayJobSerializer
+
+    @extend_schema(request=None, responses=ReplayJobSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        job = self.get_object()
+        ReplayJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data)
+
+
+def _conflict(code: str, detail: str) -> Response:
+    return Response({"error": code, "detail": detail}, status=status.HTTP_409_CONFLICT)

@@ -128,13 +128,19 @@ def _insert(**fields) -> Delivery:
 
 
 def _check_rate(request, source: Source) -> None:
-    usage = get_usage(
-        request,
-        group="webhooks.receive",
-        key=lambda group, req: str(source.pk),
-        rate=source.rate_limit,
-        increment=True,
-    )
+    """429 when over the source's rate. If the cache is down the limit fails open: losing a
+    provider's delivery is worse than accepting a burst."""
+    try:
+        usage = get_usage(
+            request,
+            group="webhooks.receive",
+            key=lambda group, req: str(source.pk),
+            rate=source.rate_limit,
+            increment=True,
+        )
+    except Exception:
+        logger.warning("webhooks.receive.ratelimit_unavailable", exc_info=True)
+        return
     if usage and usage["should_limit"]:
         wait = max(1, int(usage["time_left"]))
         raise Refusal(

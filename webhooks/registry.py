@@ -44,7 +44,7 @@ def table(provider: str) -> DispatchTable:
             handlers[event_type] = import_string(path) if isinstance(path, str) else path
         except ImportError as exc:
             raise ImproperlyConfigured(
-                f"Webhook handler for {provider} {event_type!r} cannot be imported: {exc}"
+                f"Webhook handler {path!r} for {provider} {event_type!r} cannot be imported: {exc}"
             ) from exc
     ignored = set(receiver.ignored_events) | set(
         settings.HUB_WEBHOOK_IGNORED_EVENTS.get(provider, ())

@@ -3,7 +3,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from .models import Delivery, Source
+from .filters import FILTER_FIELDS
+from .models import Attempt, Delivery, ReplayJob, Source
 
 
 class SourceSerializer(serializers.ModelSerializer):
@@ -35,6 +36,9 @@ class SourceSerializer(serializers.ModelSerializer):
             "event_header",
             "max_body_bytes",
             "rate_limit",
+            "connection",
+            "retry_schedule",
+            "retention_days",
             "verified_at",
             "secret_rotated_at",
             "previous_secret_valid_until",
@@ -110,7 +114,26 @@ class DeliverySerializer(serializers.ModelSerializer):
             "attempts",
             "http_status",
             "error",
+            "next_attempt_at",
             "processed_at",
+            "payload_removed_at",
+        ]
+        read_only_fields = fields
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attempt
+        fields = [
+            "number",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "outcome",
+            "error_class",
+            "error_message",
+            "traceback",
+            "worker",
         ]
         read_only_fields = fields
 
@@ -120,6 +143,63 @@ class DeliveryDetailSerializer(DeliverySerializer):
         source="body_text", read_only=True, help_text="The exact text received (UTF-8)."
     )
 
+    attempt_list = AttemptSerializer(source="attempt_set", many=True, read_only=True)
+
     class Meta(DeliverySerializer.Meta):
-        fields = [*DeliverySerializer.Meta.fields, "headers", "body", "body_size", "remote_addr"]
+        fields = [
+            *DeliverySerializer.Meta.fields,
+            "headers",
+            "body",
+            "body_size",
+            "remote_addr",
+            "payload_removed_reason",
+            "attempt_list",
+        ]
+        read_only_fields = fields
+
+
+class BulkReplaySerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=1000,
+        help_text="Replay exactly these deliveries (at most 1,000).",
+    )
+    source = serializers.UUIDField(required=False)
+    provider = serializers.CharField(required=False)
+    status = serializers.ChoiceField(choices=Delivery.Status.choices, required=False)
+    event_type = serializers.CharField(required=False)
+    external_id = serializers.CharField(required=False)
+    received_after = serializers.DateTimeField(required=False)
+    received_before = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("ids") and not any(k in attrs for k in FILTER_FIELDS):
+            raise serializers.ValidationError(
+                "Give 'ids' or at least one filter: replaying every delivery is never implied."
+            )
+        return attrs
+
+
+class ReplayJobSerializer(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True, help_text="0..1")
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = ReplayJob
+        fields = [
+            "id",
+            "filters",
+            "status",
+            "total",
+            "replayed",
+            "skipped",
+            "progress",
+            "cancel_requested",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
         read_only_fields = fields

@@ -1,7 +1,5 @@
-"""Django admin for sources (write-only secrets, shown once) and the delivery log."""
+"""Admin for webhook sources: write-only secrets, shown once; rotation with a grace period."""
 
-import contextlib
-import json
 import uuid
 
 from django import forms
@@ -12,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .models import Delivery, Source
+from ..models import Source
 
 
 class SourceForm(forms.ModelForm):
@@ -183,55 +181,3 @@ class SourceAdmin(admin.ModelAdmin):
         response = TemplateResponse(request, "admin/webhooks/source/secret_shown.html", context)
         response["Cache-Control"] = "no-store"
         return response
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "source",
-        "provider",
-        "event_type",
-        "status",
-        "http_status",
-        "received_at",
-        "attempts",
-    ]
-    list_filter = ["status", "provider"]
-    search_fields = ["=external_id", "=id"]
-    list_select_related = ["source"]
-    show_full_result_count = False
-    readonly_fields = [
-        "source",
-        "provider",
-        "event_type",
-        "external_id",
-        "status",
-        "received_at",
-        "processed_at",
-        "attempts",
-        "http_status",
-        "error",
-        "remote_addr",
-        "body_size",
-        "pretty_headers",
-        "pretty_body",
-    ]
-    exclude = ["headers", "body"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Headers")
-    def pretty_headers(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.headers, indent=2, sort_keys=True))
-
-    @admin.display(description="Body")
-    def pretty_body(self, obj):
-        text = obj.body_text
-        with contextlib.suppress(ValueError):
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)

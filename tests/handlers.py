@@ -1,0 +1,34 @@
+"""Handlers registered for the tests (HUB_WEBHOOK_HANDLERS in tests/settings.py), for a
+generic source whose event type comes from the X-Event header."""
+
+import time
+
+from webhooks.errors import PermanentError
+
+from .models import SideEffect
+
+
+def count(event):
+    SideEffect.objects.create(delivery_id=event.delivery_id, attempt=event.attempt)
+
+
+def always_fail(event):
+    SideEffect.objects.create(delivery_id=event.delivery_id, attempt=event.attempt)
+    raise RuntimeError(f"downstream refused attempt {event.attempt} (token=sk_live_abcdef123456)")
+
+
+def fail_twice(event):
+    SideEffect.objects.create(delivery_id=event.delivery_id, attempt=event.attempt)
+    if event.attempt <= 2:
+        raise ConnectionError(f"attempt {event.attempt}: downstream unavailable")
+
+
+def permanent(event):
+    raise PermanentError("customer cus_123 does not exist here")
+
+
+def slow_first_attempt(event):
+    """Writes its side effect, then hangs on the first attempt (to be killed mid-handler)."""
+    SideEffect.objects.create(delivery_id=event.delivery_id, attempt=event.attempt)
+    if event.attempt == 1:
+        time.sleep(60)

@@ -1,0 +1,197 @@
+"""Processing outcomes, retries, dead letters and the built-in handlers (real database)."""
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+from django.utils import timezone
+
+from connections.models import Connection
+from webhooks import registry, sweep
+from webhooks.models import Activity, Attempt, Delivery, SourceRepository
+from webhooks.processing import process
+
+from . import signers
+from .models import SideEffect
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def deliver(make_source, post_webhook):
+    """``deliver(event, **source_fields) -> Delivery`` on a generic source (X-Event header)."""
+
+    def send(event, source=None, **fields):
+        if source is None:
+            source, _ = make_source("generic", **fields)
+        body, headers = signers.make_generic(source.secret, str(uuid.uuid4()))
+        response = post_webhook(source, body, {**headers, "X-Event": event})
+        assert response.status_code == 202, response.content
+        return Delivery.objects.get(pk=response.json()["id"])
+
+    return send
+
+
+def test_no_handler_is_ignored_with_the_reason(deliver):
+    d = deliver("thing.happened")
+    assert process(d.pk) == "ignored"
+    d.refresh_from_db()
+    assert "no handler registered" in d.error
+    assert d.attempt_set.get().outcome == "ignored"
+
+
+def test_ignored_on_purpose_says_so(deliver):
+    d = deliver("test.ignored")
+    assert process(d.pk) == "ignored"
+    assert "on purpose" in Delivery.objects.get(pk=d.pk).error
+
+
+def test_success_is_processed_once_and_a_second_message_is_a_no_op(deliver):
+    d = deliver("test.count")
+    assert process(d.pk) == "processed"
+    assert process(d.pk) is None  # a duplicate message finds nothing to claim
+    d.refresh_from_db()
+    assert (d.status, d.attempts, d.error) == ("processed", 1, "")
+    assert SideEffect.objects.filter(delivery_id=d.pk).count() == 1
+
+
+def test_failure_retries_on_the_schedule_then_dies_with_every_attempt_recorded(deliver):
+    d = deliver("test.fail", retry_schedule=[10, 20])
+    for expected_step in (10, 20):
+        before = timezone.now()
+        assert process(d.pk) == "retrying"
+        d.refresh_from_db()
+        assert before <= d.next_attempt_at <= before + timedelta(seconds=expected_step + 1)
+        assert process(d.pk) is None  # not due yet
+        Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now())
+    assert process(d.pk) == "dead"
+    d.refresh_from_db()
+    assert d.status == "dead" and "RuntimeError" in d.error
+    attempts = list(d.attempt_set.order_by("number"))
+    assert [a.outcome for a in attempts] == ["failed", "failed", "dead"]
+    for a in attempts:
+        assert a.error_class == "RuntimeError"
+        assert "sk_live_abcdef123456" not in a.error_message + a.traceback
+        assert "[redacted]" in a.error_message
+        assert "always_fail" in a.traceback
+        assert a.finished_at >= a.started_at and a.worker
+    # the failing handler's writes rolled back with each failure
+    assert not SideEffect.objects.filter(delivery_id=d.pk).exists()
+
+
+def test_permanent_error_goes_straight_to_dead(deliver):
+    d = deliver("test.permanent")
+    assert process(d.pk) == "dead"
+    assert Delivery.objects.get(pk=d.pk).attempts == 1
+
+
+def test_flaky_handler_ends_processed_after_three_attempts(deliver):
+    d = deliver("test.flaky", retry_schedule=[1, 1, 1])
+    outcomes = []
+    for _ in range(3):
+        Delivery.objects.filter(pk=d.pk).update(next_attempt_at=None)
+        outcomes.append(process(d.pk))
+    assert outcomes == ["retrying", "retrying", "processed"]
+    assert SideEffect.objects.filter(delivery_id=d.pk).count() == 1  # only the good run committed
+
+
+def test_sweep_recovers_a_claim_left_by_a_dead_worker(deliver, settings):
+    settings.HUB_CLAIM_TIMEOUT = 1
+    d = deliver("test.count")
+    old = timezone.now() - timedelta(seconds=5)
+    Delivery.objects.filter(pk=d.pk).update(
+        status="processing", claimed_at=old, attempts=1, tries=1
+    )
+    Attempt.objects.create(delivery=d, number=1, started_at=old, worker="gone:1")
+    assert sweep.recover_lost_claims() == 1
+    d.refresh_from_db()
+    assert d.status == "retrying" and d.next_attempt_at <= timezone.now()
+    assert d.attempt_set.get().outcome == "lost"
+    assert process(d.pk) == "processed"
+    assert [a.outcome for a in d.attempt_set.order_by("number")] == ["lost", "processed"]
+
+
+def test_sweep_publishes_due_retries_and_stale_queued(deliver, settings):
+    settings.HUB_SWEEP_QUEUED_AFTER = 30
+    due = deliver("test.count")
+    Delivery.objects.filter(pk=due.pk).update(status="retrying", next_attempt_at=timezone.now())
+    stale = deliver("test.count")
+    Delivery.objects.filter(pk=stale.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
+    fresh = deliver("test.count")
+    assert sweep.publish_due_retries() == 1
+    assert sweep.republish_stale_queued() == 1
+    assert Delivery.objects.get(pk=due.pk).status == "queued"
+    assert Delivery.objects.get(pk=stale.pk).queued_at > timezone.now() - timedelta(seconds=5)
+    assert Delivery.objects.get(pk=fresh.pk).status == "queued"
+
+
+def _github(make_source, post_webhook, fixture, event, source=None):
+    if source is None:
+        source, _ = make_source("github")
+    body, headers = signers.make_github(
+        source.secret, str(uuid.uuid4()), body=signers.fixture(fixture), event=event
+    )
+    pk = post_webhook(source, body, headers).json()["id"]
+    return source, pk
+
+
+def test_github_installation_events_track_the_covered_repositories(make_source, post_webhook):
+    source, pk = _github(
+        make_source, post_webhook, "github/installation.created.json", "installation"
+    )
+    assert process(pk) == "processed"
+    created = json.loads(signers.fixture("github/installation.created.json"))
+    expected = {r["full_name"] for r in created["repositories"]}
+    assert set(source.repositories.values_list("full_name", flat=True)) == expected
+    _, pk = _github(
+        make_source,
+        post_webhook,
+        "github/installation_repositories.added.json",
+        "installation_repositories",
+        source,
+    )
+    assert process(pk) == "processed"
+    added = json.loads(signers.fixture("github/installation_repositories.added.json"))
+    for repo in added["repositories_added"]:
+        assert SourceRepository.objects.filter(source=source, repo_id=repo["id"]).exists()
+
+
+def test_push_and_pull_request_record_activity(make_source, post_webhook):
+    source, push = _github(make_source, post_webhook, "github/push.with-new-branch.json", "push")
+    _, pr = _github(
+        make_source, post_webhook, "github/pull_request.opened.json", "pull_request", source
+    )
+    assert process(push) == process(pr) == "processed"
+    push_entry = Activity.objects.get(delivery_id=push)
+    assert (push_entry.ref, push_entry.commit_count) == ("refs/heads/master", 1)
+    assert push_entry.repo and push_entry.sender
+    pr_entry = Activity.objects.get(delivery_id=pr)
+    payload = json.loads(signers.fixture("github/pull_request.opened.json"))
+    assert (pr_entry.kind, pr_entry.pr_number) == ("pull_request.opened", payload["number"])
+
+
+def test_slack_tokens_revoked_flags_the_linked_connection(make_source, post_webhook):
+    connection = Connection.objects.create(name="Workspace", provider="slack")
+    source, secret = make_source("slack", connection=connection)
+    body = signers.fixture("slack/event_callback.tokens_revoked.json")
+    pk = post_webhook(source, *signers.make_slack(secret, None, body=body)).json()["id"]
+    assert process(pk) == "processed"
+    connection.refresh_from_db()
+    assert connection.status == "needs_attention"
+    assert "tokens_revoked" in connection.status_reason
+
+
+def test_a_handler_path_that_does_not_import_fails_loudly():
+    with (
+        override_settings(HUB_WEBHOOK_HANDLERS={"github": {"push": "nowhere.handler"}}),
+        pytest.raises(ImproperlyConfigured, match="nowhere.handler"),
+    ):
+        registry.check()
+    with (
+        override_settings(HUB_WEBHOOK_HANDLERS={"fax": {}}),
+        pytest.raises(ImproperlyConfigured, match="unknown providers"),
+    ):
+        registry.check()
