@@ -11,3 +11,6 @@ class SideEffect(models.Model):
 
     class Meta:
         app_label = "tests"
+
+    def __str__(self):
+        return f"delivery {self.delivery_id} attempt {self.attempt}"

@@ -1,4 +1,6 @@
-"""Test settings (also used by the worker processes the tests start): the production path (PostgreSQL + Redis) whenever it is reachable.
+"""Test settings, also used by the worker processes the tests start.
+
+The production path (PostgreSQL + Redis) whenever it is reachable.
 
 In CI (CI=true) PostgreSQL and Redis on 127.0.0.1 are required: if either is unreachable the
 run fails here rather than skipping. Elsewhere, without them, the suite falls back to the
