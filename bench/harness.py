@@ -90,10 +90,18 @@ class Services:
 
     def count(self, query: str) -> int:
         """One ``SELECT count(*)`` on the benchmark database (one connection kept open)."""
+        row = self._connection().execute(query).fetchone()
+        return int(row[0])
+
+    def _connection(self) -> psycopg.Connection:
         if self._conn is None:
             self._conn = psycopg.connect(self.database_url, autocommit=True)
-        row = self._conn.execute(query).fetchone()
-        return int(row[0])
+        return self._conn
+
+    def backend_pids(self) -> list[int]:
+        """The PostgreSQL backends serving the benchmark database, except our own counting one."""
+        own = self._connection().info.backend_pid
+        return [pid for pid in pids_named("postgres", f" {self.database} ") if pid != own]
 
     def wait_quiet(self, query: str, settle: float = 0.6, limit: float = 15.0) -> int:
         """The count once it has stopped moving for ``settle`` seconds (requests that were in
@@ -309,26 +317,42 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
 
-def pids_named(*names: str) -> list[int]:
-    """Processes whose command name is one of ``names`` (e.g. postgres, redis-server)."""
+def pids_named(name: str, cmdline_contains: str = "") -> list[int]:
+    """Processes whose command name is ``name`` (e.g. redis-server) and, if given, whose command
+    line contains ``cmdline_contains`` (e.g. " hub_bench " for the PostgreSQL backends serving
+    that database: the machine's PostgreSQL may be busy with other people's tests)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                comm = (entry / "comm").read_text().strip()
-            except OSError:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != name:
                 continue
-            if comm in names:
-                found.append(int(entry.name))
+            if cmdline_contains:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                if cmdline_contains not in cmdline:
+                    continue
+        except OSError:
+            continue
+        found.append(int(entry.name))
     return found
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS
 
 
 class CpuMeter:
     """CPU seconds used between ``start()`` and ``stop()`` by groups of processes.
 
     ``groups`` maps a label to a function returning pids (called at both ends, so processes
-    that start in between, e.g. new PostgreSQL backends, are counted from zero); the label
-    "children" is this process's waited-for children (wrk).
+    that start in between, e.g. new PostgreSQL backends, are counted from zero); "children" is
+    this process's waited-for children (wrk), and "other" what the rest of the machine used
+    (other people's work on a shared machine; the figures are only comparable when it is low).
     """
 
     def __init__(self, groups):
@@ -346,6 +370,9 @@ class CpuMeter:
             label: {pid: _cpu_seconds(pid) for pid in pids()} for label, pids in self.groups.items()
         }
         self._children = self._children_cpu()
+        self._machine = machine_busy_seconds()
+        self._started = time.monotonic()
+        self.elapsed = 0.0
 
     def stop(self) -> dict[str, float]:
         used = {}
@@ -353,6 +380,9 @@ class CpuMeter:
             before = self._start.get(label, {})
             used[label] = sum(max(0.0, _cpu_seconds(p) - before.get(p, 0.0)) for p in pids())
         used["children"] = self._children_cpu() - self._children
+        machine = machine_busy_seconds() - self._machine
+        self.elapsed = time.monotonic() - self._started
+        used["other"] = max(0.0, machine - sum(used.values()))
         return used
 
 
@@ -379,12 +409,16 @@ def write_results(name: str, data: dict) -> Path:
     return path
 
 
-def git_commit() -> str | None:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return out.stdout.strip() or None
+def git_describe() -> dict:
+    """The commit of the work tree, whether it has changes, and where the hub code came from."""
+
+    def git(*args):
+        command = ["git", *args]
+        out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        return out.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or None,
+        "work_tree_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "hub_dir": str(HUB_DIR),
+    }

@@ -123,20 +123,12 @@ def gunicorn(port: int, env: dict, log: Path, workers: int = 1) -> subprocess.Po
     return proc
 
 
-def celery_worker(env: dict, log: Path, concurrency: int = 1) -> subprocess.Popen:
-    return start(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "hub",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            str(concurrency),
-            "--without-gossip",
-            "--without-mingle",
-        ],  # fmt: skip
-        env,
-        log,
-    )
+def celery_worker(
+    env: dict, log: Path, concurrency: int = 1, beat: Path | None = None
+) -> subprocess.Popen:
+    """A real worker (prefork); with ``beat`` (a schedule file path) it also runs beat."""
+    args = [str(BIN / "celery"), "-A", "hub", "worker", "--loglevel", "INFO"]
+    args += ["--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]
+    if beat is not None:
+        args += ["--beat", "--schedule", str(beat)]
+    return start(args, env, log)
