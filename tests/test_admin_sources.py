@@ -27,6 +27,7 @@ def _add(admin_client_, **fields):
         "signature_encoding": "hex",
         "max_body_bytes": 1048576,
         "rate_limit": "6000/m",
+        "retention_days": 30,
         **fields,
     }
     return admin_client_.post("/admin/webhooks/source/add/", data)
@@ -99,6 +100,7 @@ def test_typing_a_new_secret_on_the_change_page_rotates_it(admin_client_, make_s
             "signature_encoding": "hex",
             "max_body_bytes": 1048576,
             "rate_limit": "6000/m",
+            "retention_days": 30,
         },
     )
     assert response.status_code == 200
@@ -120,3 +122,12 @@ def test_delivery_admin_shows_body_and_masked_headers(
     assert "tok_zzz" not in page
     assert "refs/heads/master" in page
     assert Delivery.objects.count() == 1
+
+
+def test_retry_schedule_must_be_a_list_of_seconds(admin_client_):
+    response = _add(admin_client_, retry_schedule='[5, "soon"]')
+    assert response.status_code == 200
+    assert "A list of seconds" in response.content.decode()
+    assert not Source.objects.exists()
+    _add(admin_client_, retry_schedule="[5, 60, 600]")
+    assert Source.objects.get().retry_delays() == [5, 60, 600]

@@ -41,6 +41,9 @@ class SourceForm(forms.ModelForm):
             "event_header",
             "max_body_bytes",
             "rate_limit",
+            "connection",
+            "retry_schedule",
+            "retention_days",
         ]
 
     def clean(self):
@@ -95,6 +98,7 @@ class SourceAdmin(admin.ModelAdmin):
             },
         ),
         ("Limits", {"fields": ["max_body_bytes", "rate_limit"]}),
+        ("Processing", {"fields": ["connection", "retry_schedule", "retention_days"]}),
         ("History", {"fields": ["verified_at", "created_at", "updated_at"]}),
     ]
 
