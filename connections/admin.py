@@ -1,11 +1,145 @@
-from django.contrib import admin
+"""Admin for connections (write-only credentials, one-click test) and provider overrides."""
 
-from .models import Connection
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import path, reverse
+
+from . import health
+from .errors import RateLimited
+from .guards import Guards
+from .models import CallRecord, Connection, ProviderOverride
+
+
+class ConnectionForm(forms.ModelForm):
+    new_credentials = forms.CharField(
+        label="Credentials",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=(
+            "Token, API key, password or client secret. Write-only: stored encrypted and never "
+            "shown; entering a value replaces (rotates) the stored one."
+        ),
+    )
+
+    class Meta:
+        model = Connection
+        fields = [
+            "name", "provider", "enabled", "owner", "auth_scheme", "base_url", "api_key_header",
+            "username", "token_url", "scope", "rate_limit", "health_check_method",
+            "health_check_path",
+        ]  # fmt: skip
 
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
-    list_display = ["name", "provider", "enabled", "status", "status_changed_at"]
+    form = ConnectionForm
+    list_display = ["name", "provider", "enabled", "status", "circuit", "rate_limit_remaining"]
     list_filter = ["provider", "status", "enabled"]
     search_fields = ["name"]
-    readonly_fields = ["status_changed_at", "created_at"]
+    readonly_fields = [
+        "status", "status_reason", "status_changed_at", "circuit", "rate_limit_remaining",
+        "rate_limit_reset_at", "last_success_at", "last_error_at", "last_error",
+        "last_health_check_at", "last_health_check_ok", "last_health_check_message",
+        "credentials_state", "created_at",
+    ]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": ["name", "provider", "enabled", "owner"]}),
+        (
+            "Authentication",
+            {
+                "fields": [
+                    "auth_scheme",
+                    "new_credentials",
+                    "credentials_state",
+                    "username",
+                    "api_key_header",
+                    "token_url",
+                    "scope",
+                ]  # fmt: skip
+            },
+        ),
+        ("API", {"fields": ["base_url", "rate_limit", "health_check_method", "health_check_path"]}),
+        (
+            "State",
+            {
+                "fields": [
+                    "status",
+                    "status_reason",
+                    "status_changed_at",
+                    "circuit",
+                    "rate_limit_remaining",
+                    "rate_limit_reset_at",
+                    "last_success_at",
+                    "last_error_at",
+                    "last_error",
+                    "last_health_check_at",
+                    "last_health_check_ok",
+                    "last_health_check_message",
+                ]  # fmt: skip
+            },
+        ),
+    ]
+    change_form_template = "admin/connections/connection/change_form.html"
+
+    @admin.display(description="Circuit")
+    def circuit(self, obj):
+        return Guards(obj.pk, obj.spec.rate_limit).circuit_state() if obj.pk else "-"
+
+    @admin.display(description="Stored credentials")
+    def credentials_state(self, obj):
+        if not obj or not obj.credentials:
+            return "None stored."
+        when = obj.credentials_rotated_at
+        return f"Set (write-only){f', last replaced {when:%Y-%m-%d %H:%M UTC}' if when else ''}."
+
+    def save_model(self, request, obj, form, change):
+        secret = form.cleaned_data.get("new_credentials")
+        if secret:
+            obj.set_credentials(secret)
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        test = self.admin_site.admin_view(self.test_view)
+        return [
+            path("<int:pk>/test/", test, name="connections_connection_test"),
+            *super().get_urls(),
+        ]
+
+    def test_view(self, request, pk):
+        """Run the health check now and show the result (POST only)."""
+        if request.method == "POST":
+            connection = Connection.objects.get(pk=pk)
+            try:
+                ok, message = health.check(connection)
+            except RateLimited as exc:
+                ok, message = False, str(exc)
+            self.message_user(
+                request,
+                f"{'Healthy' if ok else 'Failed'}: {message}",
+                messages.SUCCESS if ok else messages.ERROR,
+            )
+        return redirect(reverse("admin:connections_connection_change", args=[pk]))
+
+
+@admin.register(ProviderOverride)
+class ProviderOverrideAdmin(admin.ModelAdmin):
+    list_display = ["provider", "base_url", "connect_timeout", "read_timeout", "rate_limit"]
+
+
+@admin.register(CallRecord)
+class CallRecordAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at", "connection", "method", "path", "status_code", "duration_ms", "attempts",
+        "error_class",
+    ]  # fmt: skip
+    list_filter = ["error_class", "connection"]
+    list_select_related = ["connection"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

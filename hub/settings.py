@@ -252,3 +252,18 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TASK_SOFT_TIME_LIMIT = HUB_HANDLER_TIME_LIMIT * HUB_RETRY_TIME_SCALE
 CELERY_TASK_TIME_LIMIT = HUB_HANDLER_TIME_LIMIT * HUB_RETRY_TIME_SCALE + 30
+
+# --- Outbound calls -----------------------------------------------------------------------
+HUB_CALL_RECORD_BATCH = env.int("HUB_CALL_RECORD_BATCH", default=50)
+HUB_CALL_RECORD_SECONDS = env.float("HUB_CALL_RECORD_SECONDS", default=1.0)
+HUB_CLIENT_MAX_WAIT = env.float("HUB_CLIENT_MAX_WAIT", default=5.0)
+"""How long a call may wait for rate-limit budget before raising RateLimited."""
+HUB_CIRCUIT_FAILURES = env.int("HUB_CIRCUIT_FAILURES", default=5)
+"""Consecutive failed calls (5xx, timeouts, connection errors) that open a circuit."""
+HUB_CIRCUIT_RESET_SECONDS = env.float("HUB_CIRCUIT_RESET_SECONDS", default=30.0)
+"""How long an open circuit fails fast before one trial call may test the provider."""
+HUB_HEALTH_CHECK_SECONDS = env.float("HUB_HEALTH_CHECK_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["connections-health-checks"] = {
+    "task": "connections.health_checks",
+    "schedule": HUB_HEALTH_CHECK_SECONDS,
+}

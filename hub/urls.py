@@ -6,12 +6,14 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from connections.api import ConnectionViewSet
 from webhooks.api import DeliveryViewSet, ReplayJobViewSet, SourceViewSet
 
 router = DefaultRouter()
 router.register("sources", SourceViewSet)
 router.register("deliveries", DeliveryViewSet)
 router.register("replay-jobs", ReplayJobViewSet)
+router.register("connections", ConnectionViewSet)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

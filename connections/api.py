@@ -1,0 +1,98 @@
+"""REST API for connections: ``/api/v1/connections/``. Credentials are write-only."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from . import health
+from .errors import RateLimited
+from .guards import Guards
+from .models import Connection
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    credentials = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=False,
+        style={"input_type": "password"},
+        help_text="Token, API key, password or client secret (write-only).",
+    )
+    has_credentials = serializers.SerializerMethodField()
+    circuit_state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Connection
+        fields = [
+            "id", "name", "provider", "enabled", "owner", "auth_scheme", "base_url",
+            "api_key_header", "username", "token_url", "scope", "rate_limit",
+            "health_check_method", "health_check_path", "credentials", "has_credentials",
+            "credentials_rotated_at", "status", "status_reason", "status_changed_at",
+            "circuit_state", "rate_limit_remaining", "rate_limit_reset_at", "last_success_at",
+            "last_error_at", "last_error", "last_health_check_at", "last_health_check_ok",
+            "last_health_check_message", "created_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "credentials_rotated_at", "status", "status_reason", "status_changed_at",
+            "rate_limit_remaining", "rate_limit_reset_at", "last_success_at", "last_error_at",
+            "last_error", "last_health_check_at", "last_health_check_ok",
+            "last_health_check_message", "created_at",
+        ]  # fmt: skip
+
+    def get_has_credentials(self, obj) -> bool:
+        return bool(obj.credentials)
+
+    def get_circuit_state(self, obj) -> str:
+        return Guards(obj.pk, obj.spec.rate_limit).circuit_state()
+
+    def create(self, validated_data):
+        secret = validated_data.pop("credentials", "")
+        connection = Connection(**validated_data)
+        if secret:
+            connection.set_credentials(secret)
+        connection.save()
+        return connection
+
+    def update(self, instance, validated_data):
+        secret = validated_data.pop("credentials", "")
+        if secret:
+            instance.set_credentials(secret)
+        return super().update(instance, validated_data)
+
+
+class RotateCredentialsSerializer(serializers.Serializer):
+    credentials = serializers.CharField(help_text="The new secret (write-only).")
+
+
+class HealthResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class ConnectionViewSet(viewsets.ModelViewSet):
+    """Connections to third-party APIs. ``POST .../{id}/test/`` runs the health check;
+    ``POST .../{id}/rotate-credentials/`` replaces the secret."""
+
+    queryset = Connection.objects.all()
+    serializer_class = ConnectionSerializer
+    filterset_fields = ["provider", "status", "enabled"]
+
+    @extend_schema(request=None, responses=HealthResultSerializer)
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        try:
+            ok, message = health.check(self.get_object())
+        except RateLimited as exc:
+            ok, message = False, str(exc)
+        return Response({"ok": ok, "message": message})
+
+    @extend_schema(request=RotateCredentialsSerializer, responses=ConnectionSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-credentials")
+    def rotate_credentials(self, request, pk=None):
+        connection = self.get_object()
+        params = RotateCredentialsSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        connection.set_credentials(params.validated_data["credentials"])
+        connection.save()
+        return Response(self.get_serializer(connection).data)

@@ -1,0 +1,272 @@
+"""The one resilient client for every outbound call.
+
+``Client(connection).request(method, path, ...)`` (or ``.get``/``.post``/...):
+
+1. the circuit breaker and the shared rate limit (connections.guards) may refuse at once;
+2. a ``requests.Session`` with urllib3 ``Retry`` sends it: connect and read timeouts always
+   set; retries with exponential backoff and jitter on connection errors, timeouts, 429 and
+   5xx; ``Retry-After`` honoured up to the provider's ``max_retry_after``; POST/PATCH retried
+   only when the call passes ``idempotency_key`` (sent as the provider's idempotency header);
+3. the answer is mapped to the error taxonomy (connections.errors): 401/403 ``AuthFailed``
+   (the connection becomes "needs attention"; no retry), 404 ``NotFound``, other 4xx
+   ``ClientError``, 429 ``RateLimited``, 5xx/timeouts ``ProviderUnavailable``;
+4. the call is recorded (connections.recorder) with its path (no query string), status,
+   duration, attempts and error class; the provider's rate-limit headers are adopted.
+
+Returns the ``requests.Response`` of a successful call, else raises an ``IntegrationError``.
+"""
+
+import contextvars
+import time
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from . import auth, recorder
+from .errors import (
+    AuthFailed,
+    ClientError,
+    IntegrationError,
+    NotFound,
+    ProviderUnavailable,
+    RateLimited,
+)
+from .guards import Guards
+from .redact import redact
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_attempts: contextvars.ContextVar[list] = contextvars.ContextVar("hub_call_attempts")
+
+
+class HubRetry(Retry):
+    """urllib3 Retry that counts attempts for the call record and refuses to sleep through a
+    Retry-After longer than ``max_retry_after`` (the call then fails with RateLimited)."""
+
+    max_retry_after = 30.0
+
+    def new(self, **kw):
+        retry = super().new(**kw)
+        retry.max_retry_after = self.max_retry_after
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, **kw):
+        counter = _attempts.get(None)
+        if counter is not None:
+            counter[0] += 1
+        if response is not None:
+            after = self.parse_retry_after(response.headers.get("Retry-After", "0") or "0")
+            if after > self.max_retry_after:
+                if counter is not None:
+                    counter[1] = after
+                raise self._giving_up(method, url, response)
+        return super().increment(method, url, response, error, **kw)
+
+    def _giving_up(self, method, url, response):
+        from urllib3.exceptions import MaxRetryError, ResponseError
+
+        return MaxRetryError(None, url, ResponseError(f"Retry-After too long ({response.status})"))
+
+
+_sessions: dict[tuple, requests.Session] = {}
+
+
+def _session(spec, keyed: bool) -> requests.Session:
+    """A pooled session per provider configuration (connection pools are per process)."""
+    key = (spec, keyed)
+    session = _sessions.get(key)
+    if session is None:
+        methods = None if keyed else SAFE_METHODS  # None: retry every method
+        retry = HubRetry(
+            total=spec.max_retries,
+            connect=spec.max_retries,
+            read=spec.max_retries,
+            status=spec.max_retries,
+            backoff_factor=spec.backoff_factor,
+            backoff_max=spec.backoff_max,
+            backoff_jitter=spec.backoff_factor,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=methods,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        retry.max_retry_after = spec.max_retry_after
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        _sessions[key] = session
+    return session
+
+
+class Client:
+    def __init__(self, connection):
+        self.connection = connection
+        self.spec = connection.spec
+        self.guards = Guards(
+            connection.pk,
+            self.spec.rate_limit,
+            max_wait=settings.HUB_CLIENT_MAX_WAIT,
+            failure_threshold=settings.HUB_CIRCUIT_FAILURES,
+            reset_timeout=settings.HUB_CIRCUIT_RESET_SECONDS,
+        )
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def paginate(self, path, *, params=None, max_pages=100):
+        """Yield the items of every page, following the ``Link: <...>; rel="next"`` header
+        (GitHub); a JSON object answer with an ``items`` list (search) is unwrapped."""
+        url, pages = path, 0
+        while url and pages < max_pages:
+            response = self.get(url, params=params if pages == 0 else None)
+            data = response.json()
+            yield from data.get("items", []) if isinstance(data, dict) else data
+            url = response.links.get("next", {}).get("url")
+            pages += 1
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params=None,
+        json=None,
+        data=None,
+        headers=None,
+        idempotency_key: str | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> requests.Response:
+        connection, spec = self.connection, self.spec
+        method = method.upper()
+        if not connection.enabled:
+            raise ClientError(f"The connection '{connection.name}' is disabled.")
+        ticket = self.guards.before_call()
+        keyed = bool(idempotency_key and spec.idempotency_header)
+        send_headers = {**spec.default_headers, **(headers or {})}
+        if keyed:
+            send_headers[spec.idempotency_header] = idempotency_key
+        url = (
+            path
+            if path.startswith(("http://", "https://"))
+            else urljoin(spec.base_url.rstrip("/") + "/", path.lstrip("/"))
+        )
+        counter = [0, None]
+        token = _attempts.set(counter)
+        started, t0 = datetime.now(UTC), time.perf_counter()
+        response, error = None, None
+        try:
+            response = _session(spec, keyed).request(
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                headers=send_headers,
+                auth=auth.auth_for(connection, spec),
+                timeout=timeout or (spec.connect_timeout, spec.read_timeout),
+            )
+            error = self._classify(response)
+        except IntegrationError as exc:
+            error = exc
+        except requests.RequestException as exc:
+            error = self._transport_error(exc, counter)
+        finally:
+            _attempts.reset(token)
+        duration_ms = int((time.perf_counter() - t0) * 1000)
+        remaining, reset = (None, None)
+        if response is not None:
+            remaining, reset = spec.rate_limit_headers(response.headers)
+        changed = self.guards.after_call(
+            ticket, isinstance(error, ProviderUnavailable), remaining, reset
+        )
+        if changed:
+            type(connection).objects.filter(pk=connection.pk).update(circuit_state=changed)
+        if isinstance(error, AuthFailed):
+            auth.forget_token(connection)
+            connection.mark_needs_attention(str(error))
+        recorder.record(
+            recorder.Call(
+                connection_id=connection.pk,
+                started_at=started,
+                method=method,
+                path=urlsplit(url).path,
+                status_code=response.status_code if response is not None else None,
+                duration_ms=duration_ms,
+                attempts=max(1, counter[0] + (1 if response is not None else 0)),
+                error_class=type(error).__name__ if error else "",
+                error_message=redact(str(error)) if error else "",
+                rate_remaining=remaining,
+                rate_reset=reset,
+            )
+        )
+        if error is not None:
+            raise error
+        return response
+
+    def _classify(self, response) -> IntegrationError | None:
+        status, name = response.status_code, self.connection.name
+        kw = {"status": status, "connection": self.connection}
+        if status < 400:
+            return None
+        if status in (401, 403):
+            return AuthFailed(
+                f"{self.spec.name} refused the credentials of '{name}' (HTTP {status}); replace "
+                "them in the admin (Connections > Rotate credentials).",
+                **kw,
+            )
+        if status == 404:
+            return NotFound(
+                f"{self.spec.name} has no {urlsplit(response.url).path} (HTTP 404).", **kw
+            )
+        if status == 429:
+            after = self._retry_after(response)
+            return RateLimited(
+                f"{self.spec.name} is rate limiting '{name}'; retry in {after:.0f} s.",
+                retry_after=after,
+                **kw,
+            )
+        if status < 500:
+            return ClientError(
+                f"{self.spec.name} rejected the request (HTTP {status}); retrying will not help.",
+                **kw,
+            )
+        return ProviderUnavailable(
+            f"{self.spec.name} kept failing (HTTP {status}) after {self.spec.max_retries} "
+            "retries; it is probably having an outage.",
+            **kw,
+        )
+
+    def _retry_after(self, response) -> float:
+        value = response.headers.get("Retry-After", "")
+        return float(value) if value.isdigit() else 60.0
+
+    def _transport_error(self, exc, counter) -> IntegrationError:
+        kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
+        if isinstance(exc, requests.exceptions.RetryError) and counter[1]:
+            return RateLimited(
+                f"{self.spec.name} asked us to wait {counter[1]:.0f} s; calls resume then.",
+                retry_after=counter[1],
+                connection=self.connection,
+            )
+        return ProviderUnavailable(
+            f"{self.spec.name} {kind} after {counter[0] or 1} attempts "
+            f"({type(exc).__name__}); it is probably down or unreachable.",
+            connection=self.connection,
+        )

@@ -1,0 +1,189 @@
+"""Connections (one configured account on a provider) and admin overrides of providers."""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from ..fields import EncryptedTextField
+from ..providers import AUTH_SCHEMES, PROVIDERS, ProviderSpec
+
+rate_validator = RegexValidator(
+    r"^\d+/\d*[smhd]$", "Use '<count>/<period>' with period s, m, h or d, e.g. '5000/h'."
+)
+PROVIDER_CHOICES = [(key, spec.name) for key, spec in PROVIDERS.items()]
+METHODS = [(m, m) for m in ("GET", "HEAD", "POST")]
+
+
+class ProviderOverride(models.Model):
+    """Admin-editable overrides of a built-in provider's defaults (blank: keep the code's)."""
+
+    provider = models.CharField(
+        max_length=50, unique=True, choices=PROVIDER_CHOICES, help_text="The provider changed."
+    )
+    base_url = models.URLField(blank=True, help_text="e.g. a GitHub Enterprise Server API URL.")
+    connect_timeout = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.1)], help_text="Seconds."
+    )
+    read_timeout = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.1)], help_text="Seconds."
+    )
+    max_retries = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Retries after the first attempt."
+    )
+    backoff_factor = models.FloatField(
+        null=True, blank=True, help_text="Exponential backoff base, in seconds."
+    )
+    rate_limit = models.CharField(
+        max_length=20, blank=True, validators=[rate_validator], help_text="e.g. 5000/h."
+    )
+
+    class Meta:
+        verbose_name = "provider override"
+
+    def __str__(self):
+        return f"overrides for {self.provider}"
+
+
+class Connection(models.Model):
+    class Status(models.TextChoices):
+        HEALTHY = "healthy", "Healthy"
+        DEGRADED = "degraded", "Degraded"
+        DOWN = "down", "Down"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+    name = models.CharField(max_length=200, help_text="What this account is, for people.")
+    provider = models.CharField(
+        max_length=50, choices=PROVIDER_CHOICES, help_text="The API this connection talks to."
+    )
+    enabled = models.BooleanField(default=True, help_text="A disabled connection makes no calls.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="connections",
+        help_text="A user whose linked account this connection uses (optional).",
+    )
+    auth_scheme = models.CharField(
+        max_length=30,
+        blank=True,
+        choices=list(AUTH_SCHEMES.items()),
+        help_text="How to authenticate; blank: the provider's default.",
+    )
+    base_url = models.URLField(
+        blank=True, help_text="API root; blank: the provider's (e.g. a Shopify shop's admin URL)."
+    )
+    api_key_header = models.CharField(
+        max_length=100, blank=True, help_text="API key scheme: header name (blank: provider's)."
+    )
+    username = models.CharField(
+        max_length=200, blank=True, help_text="Basic auth username, or OAuth2 client id."
+    )
+    token_url = models.URLField(blank=True, help_text="OAuth2 client credentials: token URL.")
+    scope = models.CharField(max_length=500, blank=True, help_text="OAuth2: scopes to request.")
+    credentials = EncryptedTextField(
+        blank=True,
+        default="",
+        help_text="Token, API key, password or client secret; encrypted, write-only.",
+    )
+    credentials_rotated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the credentials were last replaced."
+    )
+    rate_limit = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[rate_validator],
+        help_text="Our budget for this connection, shared by all processes (blank: provider's).",
+    )
+    health_check_method = models.CharField(
+        max_length=6, blank=True, choices=METHODS, help_text="Health check: method."
+    )
+    health_check_path = models.CharField(
+        max_length=300, blank=True, help_text="Health check: path (blank: the provider's)."
+    )
+    status = models.CharField(
+        max_length=20,
+        choices=Status.choices,
+        default=Status.HEALTHY,
+        help_text="Current health; 'needs attention' waits for a person (e.g. revoked access).",
+    )
+    status_reason = models.TextField(blank=True, help_text="Why it has this status.")
+    status_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the status last changed."
+    )
+    circuit_state = models.CharField(
+        max_length=10, default="closed", help_text="Circuit breaker: closed, open or half_open."
+    )
+    rate_limit_remaining = models.IntegerField(
+        null=True, blank=True, help_text="What the provider last said is left."
+    )
+    rate_limit_reset_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider's budget resets."
+    )
+    last_success_at = models.DateTimeField(null=True, blank=True, help_text="Last good call.")
+    last_error_at = models.DateTimeField(null=True, blank=True, help_text="Last failed call.")
+    last_error = models.TextField(blank=True, help_text="Last failure (secrets removed).")
+    last_health_check_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the health check last ran."
+    )
+    last_health_check_ok = models.BooleanField(null=True, help_text="Its result.")
+    last_health_check_message = models.TextField(blank=True, help_text="What it found.")
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When it was created.")
+    updated_at = models.DateTimeField(auto_now=True, help_text="When it last changed.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_provider_display()})"
+
+    @property
+    def spec(self) -> ProviderSpec:
+        """The provider descriptor with admin overrides and this connection's settings."""
+        spec = PROVIDERS[self.provider]
+        override = ProviderOverride.objects.filter(provider=self.provider).first()
+        if override is not None:
+            spec = spec.with_overrides(
+                base_url=override.base_url,
+                connect_timeout=override.connect_timeout,
+                read_timeout=override.read_timeout,
+                max_retries=override.max_retries,
+                backoff_factor=override.backoff_factor,
+                rate_limit=override.rate_limit,
+            )
+        health = None
+        if self.health_check_path:
+            health = (self.health_check_method or "GET", self.health_check_path)
+        return spec.with_overrides(
+            base_url=self.base_url,
+            auth_scheme=self.auth_scheme,
+            api_key_header=self.api_key_header,
+            rate_limit=self.rate_limit,
+            health_check=health,
+        )
+
+    def client(self):
+        """The resilient client for this connection (connections.client.Client)."""
+        from ..client import Client
+
+        return Client(self)
+
+    def set_status(self, status: str, reason: str = "") -> None:
+        """Change the status (saved at once, inside the caller's transaction if any)."""
+        Connection.objects.filter(pk=self.pk).update(
+            status=status, status_reason=reason, status_changed_at=timezone.now()
+        )
+        self.status, self.status_reason = status, reason
+
+    def mark_needs_attention(self, reason: str) -> None:
+        """Flag the connection for a person (revoked access, refused credentials)."""
+        self.set_status(self.Status.NEEDS_ATTENTION, reason)
+
+    def set_credentials(self, secret: str) -> None:
+        """Replace the secret; clears 'needs attention' caused by refused credentials."""
+        self.credentials = secret
+        self.credentials_rotated_at = timezone.now()
+        if self.status == self.Status.NEEDS_ATTENTION:
+            self.status, self.status_reason = self.Status.HEALTHY, "credentials replaced"
+            self.status_changed_at = timezone.now()

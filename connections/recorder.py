@@ -1,0 +1,135 @@
+"""Recording every outbound call cheaply: a per-process write buffer, flushed in bulk.
+
+Contract: ``record(call)`` appends to this process's buffer and flushes when it holds
+HUB_CALL_RECORD_BATCH calls or its oldest is HUB_CALL_RECORD_SECONDS old; ``flush()`` writes
+the CallRecords with one bulk INSERT, adds them into the per-minute CallRollups, and updates
+each connection's last success/error and rate-limit snapshot. Buffers are flushed after every
+Celery task and at process exit. This is a buffer of writes, not shared state: a process killed
+with -9 loses at most one batch of call records (never a call's effect). Set the batch to 1 to
+write every call as it ends.
+"""
+
+import atexit
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+
+from .models import CallRecord, CallRollup, Connection
+from .models.calls import bucket_field
+
+
+@dataclass
+class Call:
+    connection_id: int
+    started_at: datetime
+    method: str
+    path: str
+    status_code: int | None
+    duration_ms: int
+    attempts: int
+    error_class: str = ""
+    error_message: str = ""
+    rate_remaining: int | None = None
+    rate_reset: float | None = None
+
+
+_lock = threading.Lock()
+_buffer: list[Call] = []
+_oldest = 0.0
+
+
+def record(call: Call) -> None:
+    global _oldest
+    with _lock:
+        if not _buffer:
+            _oldest = time.monotonic()
+        _buffer.append(call)
+        due = (
+            len(_buffer) >= settings.HUB_CALL_RECORD_BATCH
+            or time.monotonic() - _oldest >= settings.HUB_CALL_RECORD_SECONDS
+        )
+    if due:
+        flush()
+
+
+def flush() -> int:
+    global _buffer
+    with _lock:
+        calls, _buffer = _buffer, []
+    if not calls:
+        return 0
+    with transaction.atomic():
+        CallRecord.objects.bulk_create(
+            [
+                CallRecord(
+                    connection_id=c.connection_id,
+                    started_at=c.started_at,
+                    method=c.method,
+                    path=c.path[:500],
+                    status_code=c.status_code,
+                    duration_ms=c.duration_ms,
+                    attempts=c.attempts,
+                    error_class=c.error_class,
+                )
+                for c in calls
+            ]
+        )
+        _rollup(calls)
+        _snapshots(calls)
+    return len(calls)
+
+
+def _rollup(calls: list[Call]) -> None:
+    groups: dict[tuple[int, datetime], list[Call]] = defaultdict(list)
+    for c in calls:
+        minute = c.started_at.replace(second=0, microsecond=0)
+        groups[(c.connection_id, minute)].append(c)
+    for (connection_id, minute), group in groups.items():
+        add = {
+            "calls": len(group),
+            "failures": sum(1 for c in group if c.error_class),
+            "total_ms": sum(c.duration_ms for c in group),
+        }
+        for c in group:
+            name = bucket_field(c.duration_ms)
+            add[name] = add.get(name, 0) + 1
+        slowest = max(c.duration_ms for c in group)
+        updates = {name: F(name) + value for name, value in add.items()}
+        row = CallRollup.objects.filter(connection_id=connection_id, minute=minute)
+        if row.update(**updates, max_ms=Greatest("max_ms", slowest)):
+            continue
+        try:
+            with transaction.atomic():
+                CallRollup.objects.create(
+                    connection_id=connection_id, minute=minute, max_ms=slowest, **add
+                )
+        except IntegrityError:  # another process created it first
+            row.update(**updates, max_ms=Greatest("max_ms", slowest))
+
+
+def _snapshots(calls: list[Call]) -> None:
+    latest: dict[int, dict] = {}
+    for c in calls:
+        fields = latest.setdefault(c.connection_id, {})
+        if c.error_class:
+            fields["last_error_at"] = c.started_at
+            fields["last_error"] = f"{c.error_class}: {c.error_message}"[:2000]
+        else:
+            fields["last_success_at"] = c.started_at
+        if c.rate_remaining is not None:
+            fields["rate_limit_remaining"] = c.rate_remaining
+            fields["rate_limit_reset_at"] = (
+                datetime.fromtimestamp(c.rate_reset, tz=UTC) if c.rate_reset else None
+            )
+    for connection_id, fields in latest.items():
+        Connection.objects.filter(pk=connection_id).update(**fields)
+
+
+atexit.register(flush)
