@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.shortcuts import redirect
 from django.urls import path, reverse
 
@@ -12,6 +13,12 @@ from .models import CallRecord, Connection, ProviderOverride
 
 
 class ConnectionForm(forms.ModelForm):
+    base_url = forms.URLField(
+        required=False, assume_scheme="https", help_text=Connection.base_url.field.help_text
+    )
+    token_url = forms.URLField(
+        required=False, assume_scheme="https", help_text=Connection.token_url.field.help_text
+    )
     new_credentials = forms.CharField(
         label="Credentials",
         required=False,
@@ -35,6 +42,7 @@ class ConnectionForm(forms.ModelForm):
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "provider", "enabled", "status", "circuit", "rate_limit_remaining"]
     list_filter = ["provider", "status", "enabled"]
     search_fields = ["name"]
@@ -125,6 +133,7 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 @admin.register(ProviderOverride)
 class ProviderOverrideAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["provider", "base_url", "connect_timeout", "read_timeout", "rate_limit"]
 
 

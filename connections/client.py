@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError, TimeoutError
 from urllib3.util.retry import Retry
 
 from . import auth, recorder
@@ -77,7 +78,14 @@ _sessions: dict[tuple, requests.Session] = {}
 
 def _session(spec, keyed: bool) -> requests.Session:
     """A pooled session per provider configuration (connection pools are per process)."""
-    key = (spec, keyed)
+    key = (
+        spec.key,
+        spec.max_retries,
+        spec.backoff_factor,
+        spec.backoff_max,
+        spec.max_retry_after,
+        keyed,
+    )
     session = _sessions.get(key)
     if session is None:
         methods = None if keyed else SAFE_METHODS  # None: retry every method
@@ -258,7 +266,11 @@ class Client:
         return float(value) if value.isdigit() else 60.0
 
     def _transport_error(self, exc, counter) -> IntegrationError:
-        kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        timed_out = isinstance(exc, requests.Timeout) or (
+            isinstance(reason, TimeoutError) and not isinstance(reason, NewConnectionError)
+        )
+        kind = "timed out" if timed_out else "could not be reached"
         if isinstance(exc, requests.exceptions.RetryError) and counter[1]:
             return RateLimited(
                 f"{self.spec.name} asked us to wait {counter[1]:.0f} s; calls resume then.",

@@ -5,6 +5,7 @@ at least 6 characters) and every credential-shaped token (``Bearer ...``, ``whse
 ``sk_live_...``, ``xox?-...``, ``gh?_...``, ``password=...``) with ``[redacted]``.
 """
 
+import logging
 import re
 
 REDACTED = "[redacted]"
@@ -28,3 +29,16 @@ def redact(text: str, secrets=()) -> str:
         if secret and len(secret) >= 6:
             text = text.replace(secret, REDACTED)
     return _PATTERNS.sub(_replace, text)
+
+
+_QUERY = re.compile(r"\?[^\s'\")]+")
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter for third-party loggers (urllib3 logs the URL of every retry): drops
+    query strings and credential-shaped tokens from the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = _QUERY.sub("?[query removed]", record.getMessage())
+        record.msg, record.args = redact(message), ()
+        return True
