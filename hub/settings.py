@@ -239,6 +239,10 @@ HUB_SWEEP_QUEUED_AFTER = env.float("HUB_SWEEP_QUEUED_AFTER", default=60.0)
 """A delivery still queued this long after it arrived (or was replayed) is published again:
 its message was never sent (broker down) or was lost."""
 HUB_SWEEP_BATCH = env.int("HUB_SWEEP_BATCH", default=1000)
+HUB_PUBLISH_BATCH = env.int("HUB_PUBLISH_BATCH", default=20)
+"""Delivery ids per Celery message (webhooks.process_batch)."""
+HUB_PUBLISH_LINGER = env.float("HUB_PUBLISH_LINGER", default=0.005)
+"""How long the web process's publisher waits to fill a message (seconds)."""
 HUB_REPLAY_BATCH = env.int("HUB_REPLAY_BATCH", default=500)
 HUB_PURGE_BATCH = env.int("HUB_PURGE_BATCH", default=1000)
 HUB_PURGE_SECONDS = env.float("HUB_PURGE_SECONDS", default=3600.0)

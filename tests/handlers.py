@@ -32,3 +32,8 @@ def slow_first_attempt(event):
     SideEffect.objects.create(delivery_id=event.delivery_id, attempt=event.attempt)
     if event.attempt == 1:
         time.sleep(60)
+
+
+def call_github_as_connection(event):
+    """Calls out through the source's connection; the failure carries the token in a URL."""
+    event.connection.client().get("/user", params={"access_token": event.connection.credentials})

@@ -1,21 +1,100 @@
-"""Handing stored deliveries to the Celery workers (ids only)."""
+"""Handing stored deliveries to the Celery workers (ids only), cheaply.
 
+``enqueue(id)`` is what ingest calls after the commit: it puts the id on this process's
+publish queue and returns at once. A background thread publishes the queued ids as
+``webhooks.process_batch`` messages of up to HUB_PUBLISH_BATCH ids, waiting at most
+HUB_PUBLISH_LINGER seconds to fill a message. One publish costs about as much CPU as the
+INSERT it follows (research/performance-floor.md); batching spreads it over many requests.
+
+``publish(ids, countdown=None)`` publishes at once, in chunks, and returns False if the broker
+refused. Nothing here raises: a delivery whose message was never sent (broker down, process
+killed before its queue drained) stays ``queued`` and the sweep publishes it again, so the
+broker is never the only copy of the work.
+"""
+
+import atexit
 import logging
+import queue
+import threading
+
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
 
-def enqueue(delivery_id: int, countdown: float | None = None) -> bool:
-    """Publish ``process_delivery(delivery_id)``; never raises.
+def publish(ids: list[int], countdown: float | None = None) -> bool:
+    from .tasks import process_batch
 
-    Returns False when the broker refused; the row stays ``queued`` and the periodic sweep
-    publishes it again, so the broker is never the only copy of the work.
-    """
-    from .tasks import process_delivery
+    size = settings.HUB_PUBLISH_BATCH
+    limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    ok = True
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        try:
+            process_batch.apply_async(
+                (chunk,),
+                countdown=countdown,
+                retry=False,
+                soft_time_limit=limit * len(chunk),
+                time_limit=limit * len(chunk) + 30,
+            )
+        except Exception:
+            logger.warning("webhooks.publish.failed", extra={"delivery_ids": chunk}, exc_info=True)
+            ok = False
+    return ok
 
-    try:
-        process_delivery.apply_async((delivery_id,), countdown=countdown, retry=False)
-    except Exception:
-        logger.warning("webhooks.enqueue.failed", extra={"delivery_id": delivery_id}, exc_info=True)
-        return False
-    return True
+
+class _Publisher:
+    """This process's publish queue and the thread that drains it."""
+
+    def __init__(self):
+        self.queue: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def put(self, delivery_id: int) -> None:
+        self.queue.put(delivery_id)
+        if self.thread is None or not self.thread.is_alive():
+            with self.lock:
+                if self.thread is None or not self.thread.is_alive():
+                    self.thread = threading.Thread(
+                        target=self._run, name="hub-publisher", daemon=True
+                    )
+                    self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            ids = [self.queue.get()]
+            self._fill(ids, timeout=settings.HUB_PUBLISH_LINGER)
+            publish(ids)
+
+    def _fill(self, ids: list[int], timeout: float | None) -> None:
+        while len(ids) < settings.HUB_PUBLISH_BATCH:
+            try:
+                ids.append(self.queue.get(timeout=timeout) if timeout else self.queue.get_nowait())
+            except queue.Empty:
+                return
+
+    def flush(self) -> None:
+        """Publish whatever is queued, now, from the calling thread."""
+        while True:
+            ids: list[int] = []
+            self._fill(ids, timeout=None)
+            if not ids:
+                return
+            publish(ids)
+
+
+_publisher = _Publisher()
+
+
+def enqueue(delivery_id: int) -> None:
+    """Hand a committed delivery to the workers (asynchronously; see the module docstring)."""
+    _publisher.put(delivery_id)
+
+
+def flush() -> None:
+    _publisher.flush()
+
+
+atexit.register(flush)

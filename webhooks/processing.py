@@ -147,11 +147,11 @@ def _delay(source, tries: int) -> float:
 
 
 def _schedule_retry(delivery_id: int, due) -> None:
-    from .dispatch import enqueue
+    from .dispatch import publish
 
     wait = (due - timezone.now()).total_seconds()
     if wait <= settings.HUB_RETRY_COUNTDOWN_MAX:
-        enqueue(delivery_id, countdown=max(0.0, wait))
+        publish([delivery_id], countdown=max(0.0, wait))
 
 
 def _traceback(exc: BaseException) -> str:

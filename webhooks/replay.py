@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .dispatch import enqueue
+from .dispatch import publish
 from .filters import filtered
 from .models import Delivery, ReplayJob
 
@@ -42,13 +42,8 @@ def replay_ids(ids) -> list[int]:
             queued_at=now,
             processed_at=None,
         )
-        transaction.on_commit(partial(_publish, chosen), robust=True)
+        transaction.on_commit(partial(publish, chosen), robust=True)
     return chosen
-
-
-def _publish(ids: list[int]) -> None:
-    for pk in ids:
-        enqueue(pk)
 
 
 def why_not_replayable(delivery: Delivery) -> str | None:

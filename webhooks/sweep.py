@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .dispatch import enqueue
+from .dispatch import publish
 from .models import Attempt, Delivery
 
 logger = logging.getLogger(__name__)
@@ -63,8 +63,7 @@ def recover_lost_claims() -> int:
                 )
                 if not exhausted:
                     recovered.append(pk)
-    for pk in recovered:
-        enqueue(pk)
+    publish(recovered)
     return len(rows)
 
 
@@ -91,7 +90,7 @@ def republish_stale_queued() -> int:
 
 
 def _publish(ids: list[int], now) -> int:
-    published = [pk for pk in ids if enqueue(pk)]
-    if published:
-        Delivery.objects.filter(pk__in=published).update(queued_at=now)
-    return len(published)
+    if not ids or not publish(ids):
+        return 0
+    Delivery.objects.filter(pk__in=ids).update(queued_at=now)
+    return len(ids)

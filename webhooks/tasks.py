@@ -12,6 +12,13 @@ def process_delivery(delivery_id: int) -> str | None:
     return processing.process(delivery_id)
 
 
+@shared_task(name="webhooks.process_batch", acks_late=True, ignore_result=True)
+def process_batch(delivery_ids: list[int]) -> None:
+    """Process several stored deliveries, one after the other, each on its own claim."""
+    for delivery_id in delivery_ids:
+        processing.process(delivery_id)
+
+
 @shared_task(name="webhooks.sweep", acks_late=True, ignore_result=True)
 def sweep_task() -> dict:
     """Publish what a lost message, a broker outage or a dead worker left behind."""
