@@ -88,10 +88,14 @@ class Services:
         self._recreate_database(create=False)
         self._flush_redis()
 
-    def count(self, query: str) -> int:
+    def count(self, query: str, params=()) -> int:
         """One ``SELECT count(*)`` on the benchmark database (one connection kept open)."""
-        row = self._connection().execute(query).fetchone()
+        row = self._connection().execute(query, params).fetchone()
         return int(row[0])
+
+    def execute(self, statement, params=()) -> psycopg.Cursor:
+        """One statement on the benchmark database (autocommit, on the counting connection)."""
+        return self._connection().execute(statement, params)
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None:
@@ -239,6 +243,100 @@ class Gunicorn:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, grandchildren...), from /proc (ppid links)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class Daemon:
+    """A background process (e.g. a Celery worker) in its own session; a context manager that
+    stops it (SIGTERM, then SIGKILL to its process group). Its pid is written to
+    ``<workdir>/<name>.pid`` so that run.sh's trap can stop it if this process dies first."""
+
+    def __init__(self, name, command, env, workdir: Path, *, cwd=ROOT, stop_timeout=30.0):
+        self.name, self.command, self.env, self.workdir = name, command, env, workdir
+        self.cwd, self.stop_timeout = Path(cwd), stop_timeout
+        self.log_path = workdir / f"{name}.log"
+        self.pid_path = workdir / f"{name}.pid"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self):
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.pid_path.write_text(str(self.process.pid))
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def check_alive(self) -> None:
+        if not self.alive():
+            raise RuntimeError(f"{self.name} exited.\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # leftovers of its session, if any
+        self.pid_path.unlink(missing_ok=True)
+
+    def pids(self) -> list[int]:
+        """The process and everything below it (a prefork pool's children)."""
+        if not self.alive():
+            return []
+        return [self.process.pid, *descendants(self.process.pid)]
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def percentile(values, q: float) -> float:
+    """The q-th percentile (0-100) of ``values`` by linear interpolation (nan if empty)."""
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import JsonResponse
 from django.utils import timezone
+from django.utils.datastructures import CaseInsensitiveMapping
 from django_ratelimit.core import get_usage
 
 from . import source_cache
@@ -31,6 +32,7 @@ from .models import Delivery, Source
 from .receivers import PayloadError
 from .requests import BadContentLength, BodyTooLarge, header_dict, read_body, remote_addr
 from .signatures import SignatureError
+from .store import insert_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,8 @@ def _accept(request, source: Source) -> JsonResponse:
     _check_rate(request, source)
     body = _read(request, source)
     receiver = source.receiver
-    headers = request.headers
+    stored_headers = header_dict(request.META)
+    headers = CaseInsensitiveMapping(stored_headers)
     source = _verify(source, body, headers)
     try:
         payload = receiver.parse(body, headers)
@@ -92,8 +95,8 @@ def _accept(request, source: Source) -> JsonResponse:
     done = handshake is not None or event_type in receiver.done_at_ingest
     now = timezone.now()
     try:
-        delivery = _insert(
-            source=source,
+        delivery_id = _insert(
+            source_id=source.pk,
             provider=source.provider,
             event_type=event_type,
             external_id=external_id,
@@ -101,7 +104,7 @@ def _accept(request, source: Source) -> JsonResponse:
             received_at=now,
             queued_at=None if done else now,
             processed_at=now if done else None,
-            headers=header_dict(request.META),
+            headers=stored_headers,
             body=body,
             body_size=len(body),
             remote_addr=remote_addr(request.META),
@@ -110,21 +113,21 @@ def _accept(request, source: Source) -> JsonResponse:
         return _duplicate(source, external_id)
     except DatabaseError:
         raise _unavailable() from None
-    # Autocommit: the row is committed once create() returns, so the 2xx below is durable.
+    # Autocommit: the row is committed once the INSERT returns, so the 2xx below is durable.
     if done:
         Source.objects.filter(pk=source.pk).update(verified_at=now)
-        return JsonResponse(handshake or {"id": delivery.pk, "status": "processed"})
-    enqueue(delivery.pk)
-    return JsonResponse({"id": delivery.pk, "status": "queued"}, status=202)
+        return JsonResponse(handshake or {"id": delivery_id, "status": "processed"})
+    enqueue(delivery_id)
+    return JsonResponse({"id": delivery_id, "status": "queued"}, status=202)
 
 
-def _insert(**fields) -> Delivery:
+def _insert(**values) -> int:
     """INSERT in autocommit (one round trip); inside a caller's transaction, in a savepoint so a
     duplicate does not poison it."""
     if connection.in_atomic_block:
         with transaction.atomic():
-            return Delivery.objects.create(**fields)
-    return Delivery.objects.create(**fields)
+            return insert_delivery(values)
+    return insert_delivery(values)
 
 
 def _check_rate(request, source: Source) -> None:
@@ -227,7 +230,7 @@ def _store_rejection(request, source: Source, refusal: Refusal) -> None:
             else refusal.body[: settings.HUB_REJECTED_BODY_BYTES]
         )
         _insert(
-            source=source,
+            source_id=source.pk,
             provider=source.provider,
             status=Delivery.Status.REJECTED,
             http_status=refusal.status,
