@@ -1,6 +1,7 @@
 import uuid
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
@@ -8,6 +9,7 @@ from connections import recorder
 from webhooks import source_cache
 from webhooks.models import Source
 
+from . import stack
 from .signers import GENERIC_CONFIG, as_meta
 
 
@@ -105,3 +107,39 @@ def api_client(admin_user):
 
 
 assert settings.HUB_ENCRYPTION_KEYS
+
+
+@pytest.fixture
+def worker_env(broker_flushed):
+    return stack.hub_env(
+        DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=stack.database_url(), **stack.FAST
+    )
+
+
+@pytest.fixture
+def broker_flushed():
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()
+    yield
+    client.flushdb()
+
+
+@pytest.fixture
+def workers(worker_env, tmp_path):
+    """``workers(beat=True, concurrency=1) -> Popen``; all stopped at teardown."""
+    procs = []
+
+    def start(beat=True, concurrency=1):
+        n = len(procs)
+        proc = stack.celery_worker(
+            worker_env,
+            tmp_path / f"worker{n}.log",
+            concurrency=concurrency,
+            beat=tmp_path / f"beat{n}" if beat else None,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        stack.stop(proc)

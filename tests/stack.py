@@ -132,3 +132,18 @@ def celery_worker(
     if beat is not None:
         args += ["--beat", "--schedule", str(beat)]
     return start(args, env, log)
+
+
+FAST = {  # time compressed for the tests
+    "HUB_SWEEP_SECONDS": "1",
+    "HUB_CLAIM_TIMEOUT": "3",
+    "HUB_SWEEP_QUEUED_AFTER": "2",
+}
+
+
+def database_url() -> str:
+    """The test database, for the processes a test starts."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"

@@ -20,12 +20,8 @@ pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def broker():
-    """The Redis broker database of the test settings, emptied before and after."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
+def broker(broker_flushed):
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
 
 
 def _queued_ids(client) -> list[int]:
@@ -71,15 +67,10 @@ def test_20_concurrent_identical_deliveries_make_one_row_and_one_job(
 
 @pytest.fixture
 def worker(broker, tmp_path):
-    env = stack.hub_env(DATABASE_URL=_test_database_url())
+    env = stack.hub_env(DATABASE_URL=stack.database_url())
     proc = stack.celery_worker(env, tmp_path / "worker.log")
     yield proc
     stack.stop(proc)
-
-
-def _test_database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
 @pytest.mark.worker

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-from django.db import connection as db
 
 from connections.models import Connection, ProviderOverride
 
@@ -23,11 +22,8 @@ def fake():
 
 
 def _run_in_processes(connection_id, path, count, processes=2, **env):
-    s = db.settings_dict
     environ = stack.hub_env(
-        DJANGO_SETTINGS_MODULE="tests.settings",
-        DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
-        **env,
+        DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=stack.database_url(), **env
     )
     procs = [
         subprocess.Popen(
@@ -73,3 +69,32 @@ def test_a_circuit_opened_by_one_process_fails_fast_in_another(fake):
     assert second == {"CircuitOpen": 5}
     assert fake.hits["/down"] == 3  # the second process never reached the provider
     assert Connection.objects.get(pk=c.pk).circuit_state == "open"
+
+
+@pytest.mark.worker
+def test_a_rate_limited_task_retries_when_the_provider_says(fake, workers, worker_env):
+    """The provider reports 0 calls left until reset: the health-check task running on a real
+    worker does not fail, it retries at the reset time and then succeeds."""
+    import time
+
+    from connections.tasks import health_check
+
+    reset = int(time.time()) + 3
+    fake.script(
+        "/rate_limit",
+        [(200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}), 200],
+    )
+    c = Connection(name="gh", provider="github", base_url=fake.url)
+    c.set_credentials("ghp_" + "x" * 36)
+    c.save()
+    c.client().get("/rate_limit")  # the answer that spends the budget
+    worker_env["HUB_CLIENT_MAX_WAIT"] = "0"
+    workers(beat=False)
+    health_check.delay(c.pk)
+    checked = stack.wait_until(
+        lambda: Connection.objects.filter(pk=c.pk, last_health_check_ok=True).first(),
+        timeout=60,
+        what="the retried health check",
+    )
+    assert checked.last_health_check_at.timestamp() >= reset
+    assert fake.hits["/rate_limit"] == 2

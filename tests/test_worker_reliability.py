@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 import requests
-from django.db import connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -23,56 +22,6 @@ pytestmark = [
     pytest.mark.worker,
     pytest.mark.django_db(transaction=True),
 ]
-
-FAST = {  # time compressed for the tests
-    "HUB_SWEEP_SECONDS": "1",
-    "HUB_CLAIM_TIMEOUT": "3",
-    "HUB_SWEEP_QUEUED_AFTER": "2",
-}
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
-
-
-@pytest.fixture
-def worker_env(broker_flushed):
-    return stack.hub_env(
-        DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=_database_url(), **FAST
-    )
-
-
-@pytest.fixture
-def broker_flushed():
-    import redis
-    from django.conf import settings
-
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
-    yield
-    client.flushdb()
-
-
-@pytest.fixture
-def workers(worker_env, tmp_path):
-    """``workers(beat=True, concurrency=1) -> Popen``; all stopped at teardown."""
-    procs = []
-
-    def start(beat=True, concurrency=1):
-        n = len(procs)
-        proc = stack.celery_worker(
-            worker_env,
-            tmp_path / f"worker{n}.log",
-            concurrency=concurrency,
-            beat=tmp_path / f"beat{n}" if beat else None,
-        )
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        stack.stop(proc)
 
 
 def _post(base_url, source, event):
@@ -165,10 +114,10 @@ def test_broker_outage_loses_nothing(make_source, tmp_path, private_redis):
     port, redis_up, redis_down = private_redis
     env = stack.hub_env(
         DJANGO_SETTINGS_MODULE="tests.settings",
-        DATABASE_URL=_database_url(),
+        DATABASE_URL=stack.database_url(),
         CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0",
         CACHE_URL=f"redis://127.0.0.1:{port}/1",
-        **FAST,
+        **stack.FAST,
     )
     source, _ = make_source("generic")
     web_port = stack.free_port()
