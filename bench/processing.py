@@ -19,7 +19,7 @@ reports the lag of each from its insertion.
 
 Target: hub throughput >= 70% of the floor's (messages of the same size).
 
-Settings (environment): BENCH_DELIVERIES (20000), BENCH_PROC_ROUNDS (2), BENCH_PACED_RATE
+Settings (environment): BENCH_DELIVERIES (20000), BENCH_PROC_ROUNDS (3), BENCH_PACED_RATE
 (200 per second; 0 skips the paced run), BENCH_PACED_SECONDS (20), BENCH_PROC_DB
 (hub_bench_proc), BENCH_STRICT=1 to exit 1 when the target is missed; PostgreSQL and Redis: see
 harness.Services.
@@ -158,7 +158,7 @@ class Config:
     def from_env(cls):
         return cls(
             deliveries=harness.env_int("BENCH_DELIVERIES", 20000),
-            rounds=harness.env_int("BENCH_PROC_ROUNDS", 2),
+            rounds=harness.env_int("BENCH_PROC_ROUNDS", 3),
             paced_rate=float(os.environ.get("BENCH_PACED_RATE", "200")),
             paced_seconds=float(os.environ.get("BENCH_PACED_SECONDS", "20")),
             batch=harness.env_int("HUB_PUBLISH_BATCH", 20),

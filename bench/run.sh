@@ -46,4 +46,5 @@ if ! command -v wrk >/dev/null; then
 fi
 
 section bench/ingest.py
-# Later benchmarks go here, e.g.: section bench/processing.py
+section bench/processing.py
+section bench/client.py
