@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from connections.models import Connection
 from webhooks import registry, sweep
-from webhooks.models import Activity, Attempt, Delivery, SourceRepository
+from webhooks.models import Activity, Delivery, SourceRepository
 from webhooks.processing import process
 
 from . import signers
@@ -103,13 +103,13 @@ def test_sweep_recovers_a_claim_left_by_a_dead_worker(deliver, settings):
     d = deliver("test.count")
     old = timezone.now() - timedelta(seconds=5)
     Delivery.objects.filter(pk=d.pk).update(
-        status="processing", claimed_at=old, attempts=1, tries=1
+        status="processing", claimed_at=old, claimed_by="gone:1", attempts=1, tries=1
     )
-    Attempt.objects.create(delivery=d, number=1, started_at=old, worker="gone:1")
     assert sweep.recover_lost_claims() == 1
     d.refresh_from_db()
     assert d.status == "retrying" and d.next_attempt_at <= timezone.now()
-    assert d.attempt_set.get().outcome == "lost"
+    lost = d.attempt_set.get()
+    assert (lost.outcome, lost.number, lost.worker, lost.started_at) == ("lost", 1, "gone:1", old)
     assert process(d.pk) == "processed"
     assert [a.outcome for a in d.attempt_set.order_by("number")] == ["lost", "processed"]
 

@@ -75,7 +75,7 @@ def test_worker_killed_mid_handler_is_recovered_and_processed_once(
     first = workers(beat=True)
     pk = _post(live_server.url, source, "test.slow")
     stack.wait_until(
-        lambda: Attempt.objects.filter(delivery_id=pk, number=1, outcome="running").exists(),
+        lambda: Delivery.objects.filter(pk=pk, status="processing", attempts=1).exists(),
         timeout=30,
         what="the handler to start",
     )

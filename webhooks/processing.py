@@ -1,17 +1,21 @@
-"""Processing one stored delivery: claim, dispatch, record the outcome, schedule a retry.
+"""Processing stored deliveries: claim, dispatch, record the outcome, schedule a retry.
 
-Contract of ``process(delivery_id)``:
+Contract of ``process_many(ids)`` (and ``process(id)``):
 
-- Claim: one conditional UPDATE moves a ``queued``/``retrying`` delivery that is due to
-  ``processing`` (with claimed_at/claimed_by) and opens an ``Attempt`` row, in one transaction.
-  Only one worker wins; any other gets 0 rows and returns None.
-- Run: the handler from the provider's dispatch table runs in a second transaction together
-  with the outcome: ``processed``, ``ignored`` (no handler: the reason is kept), ``retrying``
-  (handler raised; ``next_attempt_at`` from the schedule with full jitter) or ``dead`` (retries
-  exhausted, or ``PermanentError``). The outcome is written only if this worker still holds the
-  claim; otherwise everything, the handler's writes included, rolls back.
-- A worker that dies mid-handler leaves the row ``processing``; the sweep (webhooks.sweep)
-  records that attempt as ``lost`` and queues the delivery again.
+- Claim: one conditional UPDATE moves those of ``ids`` that are ``queued``/``retrying`` and due
+  to ``processing`` (claimed_at, claimed_by, attempts+1, tries+1); one SELECT reads the rows
+  this worker won. Another worker's concurrent claim gets 0 rows for them.
+- Run, one delivery at a time, each in its own transaction: the handler from the provider's
+  dispatch table, then the outcome (``processed``; ``ignored`` when there is no handler, with
+  the reason) and its ``Attempt`` row. If the handler raises, that transaction rolls back (its
+  writes with it) and a second one records ``retrying`` (``next_attempt_at`` from the schedule
+  with full jitter) or ``dead`` (retries exhausted, or ``PermanentError``). The outcome UPDATE
+  is fenced on this worker's claim (``status='processing' AND attempts=<ours>``): if the sweep
+  gave the delivery to another worker meanwhile, nothing of ours commits (``ClaimLost``).
+- A worker that dies mid-handler leaves the row ``processing``; the sweep records that
+  attempt as ``lost`` and queues the delivery again.
+
+Returns the outcome per claimed id (ids not claimed are absent).
 """
 
 import logging
@@ -35,7 +39,10 @@ from .events import Event
 from .models import Attempt, Delivery
 
 logger = logging.getLogger(__name__)
-CLAIMABLE = (Delivery.Status.QUEUED, Delivery.Status.RETRYING)
+S = Delivery.Status
+CLAIMABLE = (S.QUEUED, S.RETRYING)
+# Decrypted only when needed (redacting an error), not for every delivery processed.
+SECRET_FIELDS = ("source__secret", "source__previous_secret", "source__connection__credentials")
 
 
 class ClaimLost(Exception):
@@ -43,101 +50,116 @@ class ClaimLost(Exception):
 
 
 def process(delivery_id: int) -> str | None:
-    claimed = _claim(delivery_id)
-    if claimed is None:
-        return None
-    delivery, attempt = claimed
-    try:
-        return _run(delivery, attempt)
-    except ClaimLost:
-        logger.warning("webhooks.process.claim_lost", extra={"delivery_id": delivery_id})
-        return None
+    return process_many([delivery_id]).get(delivery_id)
 
 
-def _claim(delivery_id: int):
+def process_many(ids: list[int]) -> dict[int, str]:
+    outcomes = {}
+    for delivery in _claim(ids):
+        try:
+            outcomes[delivery.pk] = _run(delivery)
+        except ClaimLost:
+            logger.warning("webhooks.process.claim_lost", extra={"delivery_id": delivery.pk})
+    return outcomes
+
+
+def _claim(ids: list[int]) -> list[Delivery]:
     now = timezone.now()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    with transaction.atomic():
-        won = Delivery.objects.filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-            pk=delivery_id,
-            status__in=CLAIMABLE,
-        ).update(
-            status=Delivery.Status.PROCESSING,
-            claimed_at=now,
-            claimed_by=worker,
-            attempts=F("attempts") + 1,
-            tries=F("tries") + 1,
-        )
-        if not won:
-            return None
-        delivery = Delivery.objects.select_related("source", "source__connection").get(
-            pk=delivery_id
-        )
-        attempt = Attempt.objects.create(
-            delivery=delivery, number=delivery.attempts, started_at=now, worker=worker
-        )
-    return delivery, attempt
+    won = Delivery.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk__in=ids,
+        status__in=CLAIMABLE,
+    ).update(
+        status=S.PROCESSING,
+        claimed_at=now,
+        claimed_by=worker,
+        attempts=F("attempts") + 1,
+        tries=F("tries") + 1,
+    )
+    if not won:
+        return []
+    return list(
+        Delivery.objects.filter(pk__in=ids, status=S.PROCESSING, claimed_by=worker, claimed_at=now)
+        .select_related("source", "source__connection")
+        .defer(*SECRET_FIELDS)
+        .order_by("pk")
+    )
 
 
-def _run(delivery: Delivery, attempt: Attempt) -> str:
-    source = delivery.source
+def _run(delivery: Delivery) -> str:
     handler, reason = registry.table(delivery.provider).resolve(delivery.event_type)
     started = time.monotonic()
-    error = None
-    with transaction.atomic():
-        if handler is None:
-            status, outcome = Delivery.Status.IGNORED, Attempt.Outcome.IGNORED
-            note = f"{delivery.provider} {delivery.event_type or '(no event type)'}: {reason}"
-        else:
-            try:
-                with transaction.atomic():
-                    handler(_event(delivery))
-                status, outcome, note = Delivery.Status.PROCESSED, Attempt.Outcome.PROCESSED, ""
-            except Exception as exc:
-                error = exc
-                status, outcome, note = _failure(delivery, exc)
-        duration = time.monotonic() - started
-        finished = timezone.now()
-        next_at = None
-        if status == Delivery.Status.RETRYING:
-            next_at = finished + timedelta(seconds=_delay(source, delivery.tries))
-        held = Delivery.objects.filter(
-            pk=delivery.pk, status=Delivery.Status.PROCESSING, attempts=attempt.number
-        ).update(
-            status=status,
-            error=note,
-            next_attempt_at=next_at,
-            claimed_at=None,
-            claimed_by="",
-            processed_at=None if next_at else finished,
-        )
-        if not held:
-            raise ClaimLost(delivery.pk)
-        secrets = source.valid_secrets()
-        Attempt.objects.filter(pk=attempt.pk).update(
-            finished_at=finished,
-            duration_ms=int(duration * 1000),
-            outcome=outcome,
-            error_class=type(error).__name__ if error else "",
-            error_message=redact(str(error), secrets)[:5000] if error else "",
-            traceback=redact(_traceback(error), secrets) if error else "",
-        )
+    if handler is None:
+        note = f"{delivery.provider} {delivery.event_type or '(no event type)'}: {reason}"
+        with transaction.atomic():
+            _finish(delivery, S.IGNORED, Attempt.Outcome.IGNORED, started, note=note)
+        return S.IGNORED
+    try:
+        with transaction.atomic():
+            handler(_event(delivery))
+            _finish(delivery, S.PROCESSED, Attempt.Outcome.PROCESSED, started)
+        return S.PROCESSED
+    except ClaimLost:
+        raise
+    except Exception as exc:
+        status, outcome = _failure(delivery, exc)
+        with transaction.atomic():
+            next_at = _finish(delivery, status, outcome, started, error=exc)
     if next_at is not None:
         _schedule_retry(delivery.pk, next_at)
     return status
 
 
+def _finish(delivery, status, outcome, started, note="", error=None):
+    """Record the outcome and its attempt under this worker's claim; returns next_attempt_at."""
+    duration = time.monotonic() - started
+    finished = timezone.now()
+    next_at = None
+    message = trace = ""
+    if error is not None:
+        secrets = delivery.source.valid_secrets()
+        message = redact(str(error), secrets)
+        trace = redact(_traceback(error), secrets)
+        note = f"{type(error).__name__}: {message}"[:2000]
+    if status == S.RETRYING:
+        next_at = finished + timedelta(seconds=_delay(delivery.source, delivery.tries))
+    held = Delivery.objects.filter(
+        pk=delivery.pk, status=S.PROCESSING, attempts=delivery.attempts
+    ).update(
+        status=status,
+        error=note,
+        next_attempt_at=next_at,
+        claimed_at=None,
+        claimed_by="",
+        processed_at=None if next_at else finished,
+    )
+    if not held:
+        raise ClaimLost(delivery.pk)
+    Attempt.objects.create(
+        delivery_id=delivery.pk,
+        number=delivery.attempts,
+        started_at=delivery.claimed_at,
+        finished_at=finished,
+        duration_ms=int(duration * 1000),
+        outcome=outcome,
+        error_class=type(error).__name__ if error is not None else "",
+        error_message=message[:5000],
+        traceback=trace,
+        worker=delivery.claimed_by,
+    )
+    return next_at
+
+
 def _failure(delivery: Delivery, exc: Exception):
-    message = f"{type(exc).__name__}: {redact(str(exc), delivery.source.valid_secrets())}"[:2000]
     if isinstance(exc, PermanentError):
         logger.warning("webhooks.process.permanent_error", extra={"delivery_id": delivery.pk})
-        return Delivery.Status.DEAD, Attempt.Outcome.DEAD, message
+        return S.DEAD, Attempt.Outcome.DEAD
     if delivery.tries > len(delivery.source.retry_delays()):
         logger.warning("webhooks.process.dead", extra={"delivery_id": delivery.pk})
-        return Delivery.Status.DEAD, Attempt.Outcome.DEAD, message
+        return S.DEAD, Attempt.Outcome.DEAD
     logger.info("webhooks.process.retrying", extra={"delivery_id": delivery.pk})
-    return Delivery.Status.RETRYING, Attempt.Outcome.FAILED, message
+    return S.RETRYING, Attempt.Outcome.FAILED
 
 
 def _delay(source, tries: int) -> float:

@@ -40,10 +40,10 @@ def recover_lost_claims() -> int:
     now = timezone.now()
     stale = now - timedelta(seconds=settings.HUB_CLAIM_TIMEOUT * settings.HUB_RETRY_TIME_SCALE)
     rows = Delivery.objects.filter(status=S.PROCESSING, claimed_at__lt=stale).values_list(
-        "pk", "tries", "source__retry_schedule"
+        "pk", "tries", "attempts", "claimed_at", "claimed_by", "source__retry_schedule"
     )[: settings.HUB_SWEEP_BATCH]
     recovered = []
-    for pk, tries, schedule in rows:
+    for pk, tries, attempts, claimed_at, claimed_by, schedule in rows:
         exhausted = tries > len(schedule or settings.HUB_RETRY_SCHEDULE)
         with transaction.atomic():
             won = Delivery.objects.filter(pk=pk, status=S.PROCESSING, claimed_at__lt=stale).update(
@@ -55,11 +55,15 @@ def recover_lost_claims() -> int:
                 processed_at=now if exhausted else None,
             )
             if won:
-                Attempt.objects.filter(delivery_id=pk, outcome=Attempt.Outcome.RUNNING).update(
-                    outcome=Attempt.Outcome.LOST,
+                Attempt.objects.create(
+                    delivery_id=pk,
+                    number=attempts,
+                    started_at=claimed_at,
                     finished_at=now,
+                    outcome=Attempt.Outcome.LOST,
                     error_class="WorkerLost",
                     error_message="The worker stopped before recording an outcome.",
+                    worker=claimed_by,
                 )
                 if not exhausted:
                     recovered.append(pk)

@@ -15,8 +15,7 @@ def process_delivery(delivery_id: int) -> str | None:
 @shared_task(name="webhooks.process_batch", acks_late=True, ignore_result=True)
 def process_batch(delivery_ids: list[int]) -> None:
     """Process several stored deliveries, one after the other, each on its own claim."""
-    for delivery_id in delivery_ids:
-        processing.process(delivery_id)
+    processing.process_many(delivery_ids)
 
 
 @shared_task(name="webhooks.sweep", acks_late=True, ignore_result=True)

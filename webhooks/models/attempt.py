@@ -1,4 +1,5 @@
-"""One row per processing attempt: the history support reads when a delivery failed."""
+"""One row per finished processing attempt (written with its outcome; a running attempt is the
+delivery's claim, and the sweep writes the row of one whose worker died)."""
 
 from django.db import models
 
@@ -7,7 +8,6 @@ from .delivery import Delivery
 
 class Attempt(models.Model):
     class Outcome(models.TextChoices):
-        RUNNING = "running", "Running"
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed (will retry)"
@@ -23,9 +23,7 @@ class Attempt(models.Model):
     duration_ms = models.PositiveIntegerField(
         null=True, blank=True, help_text="Time in the handler, in milliseconds."
     )
-    outcome = models.CharField(
-        max_length=10, choices=Outcome.choices, default=Outcome.RUNNING, help_text="How it ended."
-    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, help_text="How it ended.")
     error_class = models.CharField(max_length=200, blank=True, help_text="Exception class.")
     error_message = models.TextField(blank=True, help_text="Exception message (secrets removed).")
     traceback = models.TextField(blank=True, help_text="Traceback (secrets removed).")
