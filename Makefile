@@ -38,6 +38,7 @@ format: install-test
 	$(BIN)/ruff check --fix .
 
 test: lint
+	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest
 
 bench: install-test

@@ -9,7 +9,7 @@ from connections import recorder
 from webhooks import source_cache
 from webhooks.models import Source
 
-from . import stack
+from . import browsing, stack
 from .signers import GENERIC_CONFIG, as_meta
 
 
@@ -143,3 +143,15 @@ def workers(worker_env, tmp_path):
     yield start
     for proc in procs:
         stack.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium under Playwright (installed by scripts/install-browser.sh)."""
+    yield from browsing.launch()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context; a screenshot of the last page is kept in test-artifacts/."""
+    yield from browsing.new_page(browser, request.node.name)

@@ -26,6 +26,16 @@ class SourceForm(forms.ModelForm):
         ),
     )
 
+    retry_schedule = forms.CharField(
+        required=False,
+        label="Retry schedule",
+        widget=forms.TextInput(attrs={"placeholder": "5, 300, 1800, 7200, 18000, 36000, 36000"}),
+        help_text=(
+            "Seconds to wait before each retry, comma-separated; after the last one the delivery "
+            "is dead. Blank: the hub's default (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h)."
+        ),
+    )
+
     class Meta:
         model = Source
         fields = [
@@ -45,6 +55,23 @@ class SourceForm(forms.ModelForm):
             "retry_schedule",
             "retention_days",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        schedule = self.instance.retry_schedule if self.instance.pk else None
+        self.initial["retry_schedule"] = ", ".join(f"{s:g}" for s in schedule or [])
+
+    def clean_retry_schedule(self):
+        text = self.cleaned_data["retry_schedule"].strip()
+        if not text:
+            return None
+        try:
+            steps = [float(part) for part in text.split(",")]
+        except ValueError:
+            raise ValidationError("A comma-separated list of seconds, e.g. 5, 300, 1800.") from None
+        if any(step < 0 for step in steps):
+            raise ValidationError("Waits cannot be negative.")
+        return [int(step) if step.is_integer() else step for step in steps]
 
     def clean(self):
         data = super().clean()
