@@ -1,15 +1,16 @@
 """Admin for connections (write-only credentials, one-click test) and provider overrides."""
 
+from allauth.socialaccount.models import SocialApp, SocialToken
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.shortcuts import redirect
 from django.urls import path, reverse
 
-from . import health
+from . import crypto, health
 from .errors import RateLimited
 from .guards import Guards
-from .models import CallRecord, Connection, ProviderOverride
+from .models import AccountToken, CallRecord, Connection, ProviderOverride
 
 
 class ConnectionForm(forms.ModelForm):
@@ -151,4 +152,60 @@ class CallRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SocialAppForm(forms.ModelForm):
+    new_secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: stored encrypted, never shown. Leave blank to keep the stored one.",
+    )
+
+    class Meta:
+        model = SocialApp
+        fields = ["provider", "name", "client_id", "new_secret", "settings", "sites"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.instance.pk and not data.get("new_secret"):
+            self.add_error("new_secret", "The OAuth app's client secret is required.")
+        return data
+
+
+admin.site.unregister(SocialApp)
+
+
+@admin.register(SocialApp)
+class HubSocialAppAdmin(admin.ModelAdmin):
+    """allauth's OAuth apps, with the client secret encrypted and write-only. For GitHub the
+    callback URL to register is <hub>/accounts/github/login/callback/."""
+
+    form = SocialAppForm
+    list_display = ["name", "provider", "client_id"]
+    filter_horizontal = ["sites"]
+
+    def save_model(self, request, obj, form, change):
+        secret = form.cleaned_data.get("new_secret")
+        if secret:
+            obj.secret = crypto.encrypt(secret)
+        super().save_model(request, obj, form, change)
+
+
+admin.site.unregister(SocialToken)
+
+
+@admin.register(AccountToken)
+class AccountTokenAdmin(admin.ModelAdmin):
+    list_display = ["account", "status", "expires_at", "scopes", "linked_at", "refreshed_at"]
+    list_filter = ["status"]
+    fields = [
+        "account", "connection", "status", "status_reason", "scopes", "expires_at", "linked_at",
+        "refreshed_at",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
         return False

@@ -2,7 +2,10 @@ from django.apps import AppConfig
 
 
 class ConnectionsConfig(AppConfig):
-    """The outbound side; for now it owns the key set that encrypts every secret at rest."""
+    """The outbound side: connections, the resilient client, linked accounts' tokens."""
 
     name = "connections"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import allauth_glue  # noqa: F401 (connects the token-capturing signals)

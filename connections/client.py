@@ -149,7 +149,24 @@ class Client:
             url = response.links.get("next", {}).get("url")
             pages += 1
 
-    def request(
+    def request(self, method: str, path: str, **kw) -> requests.Response:
+        """Make a call (see the module docstring). With a linked user's token, a 401 refreshes
+        the token once (tokens.refresh, race-free) and repeats the call."""
+        if self.spec.auth_scheme != "linked_user":
+            return self._request(method, path, **kw)
+        started = datetime.now(UTC)
+        try:
+            return self._request(method, path, mark_auth_failure=False, **kw)
+        except AuthFailed as exc:
+            if exc.status != 401:
+                self.connection.mark_needs_attention(str(exc))
+                raise
+        from . import tokens
+
+        tokens.refresh(self.connection.account_token, after=started)
+        return self._request(method, path, **kw)
+
+    def _request(
         self,
         method: str,
         path: str,
@@ -160,6 +177,7 @@ class Client:
         headers=None,
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
+        mark_auth_failure: bool = True,
     ) -> requests.Response:
         connection, spec = self.connection, self.spec
         method = method.upper()
@@ -206,7 +224,7 @@ class Client:
         )
         if changed:
             type(connection).objects.filter(pk=connection.pk).update(circuit_state=changed)
-        if isinstance(error, AuthFailed):
+        if isinstance(error, AuthFailed) and mark_auth_failure:
             auth.forget_token(connection)
             connection.mark_needs_attention(str(error))
         recorder.record(

@@ -61,6 +61,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.sites",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -80,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"
@@ -204,7 +210,38 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-LOGIN_URL = "admin:login"
+# --- Accounts: sign-in, and GitHub accounts linked with django-allauth ------------------------
+SITE_ID = 1
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "linked-accounts"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_STORE_TOKENS = False  # tokens go to the hub's encrypted AccountToken instead
+SOCIALACCOUNT_ADAPTER = "connections.allauth_glue.SocialAccountAdapter"
+GITHUB_URL = env("GITHUB_URL", default="https://github.com").rstrip("/")
+"""GitHub's web URL; for GitHub Enterprise Server e.g. https://github.example.com (the API is
+then <GITHUB_URL>/api/v3)."""
+GITHUB_API_URL = (
+    "https://api.github.com" if GITHUB_URL == "https://github.com" else f"{GITHUB_URL}/api/v3"
+)
+SOCIALACCOUNT_PROVIDERS = {
+    "github": {"SCOPE": ["read:user", "user:email", "repo", "admin:repo_hook"]}
+}
+if GITHUB_URL != "https://github.com":
+    SOCIALACCOUNT_PROVIDERS["github"]["GITHUB_URL"] = GITHUB_URL
+HUB_GITHUB_REDELIVERY_DAYS = env.float("HUB_GITHUB_REDELIVERY_DAYS", default=3)
+"""How far back GitHub's delivery logs are checked for deliveries to redeliver (GitHub: 3 days)."""
+HUB_GITHUB_REDELIVERY_SECONDS = env.float("HUB_GITHUB_REDELIVERY_SECONDS", default=600)
+HUB_TOKEN_REFRESH_MARGIN = env.int("HUB_TOKEN_REFRESH_MARGIN", default=300)
+"""Access tokens expiring within this many seconds are refreshed before use."""
 
 LOGGING = {
     "version": 1,
@@ -270,6 +307,10 @@ HUB_CIRCUIT_FAILURES = env.int("HUB_CIRCUIT_FAILURES", default=5)
 HUB_CIRCUIT_RESET_SECONDS = env.float("HUB_CIRCUIT_RESET_SECONDS", default=30.0)
 """How long an open circuit fails fast before one trial call may test the provider."""
 HUB_HEALTH_CHECK_SECONDS = env.float("HUB_HEALTH_CHECK_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["webhooks-github-redeliveries"] = {
+    "task": "webhooks.github_redeliveries",
+    "schedule": HUB_GITHUB_REDELIVERY_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["connections-health-checks"] = {
     "task": "connections.health_checks",
     "schedule": HUB_HEALTH_CHECK_SECONDS,

@@ -2,5 +2,6 @@
 
 from .calls import CallRecord, CallRollup
 from .connection import Connection, ProviderOverride
+from .linked import AccountToken
 
-__all__ = ["CallRecord", "CallRollup", "Connection", "ProviderOverride"]
+__all__ = ["AccountToken", "CallRecord", "CallRollup", "Connection", "ProviderOverride"]

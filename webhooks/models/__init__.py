@@ -3,7 +3,17 @@
 from .activity import Activity, SourceRepository
 from .attempt import Attempt
 from .delivery import Delivery
+from .github_hooks import RedeliveryRequest, RepositoryHook
 from .replay import ReplayJob
 from .source import Source
 
-__all__ = ["Activity", "Attempt", "Delivery", "ReplayJob", "Source", "SourceRepository"]
+__all__ = [
+    "Activity",
+    "Attempt",
+    "Delivery",
+    "RedeliveryRequest",
+    "ReplayJob",
+    "RepositoryHook",
+    "Source",
+    "SourceRepository",
+]

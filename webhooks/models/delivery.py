@@ -89,6 +89,11 @@ class Delivery(models.Model):
     processed_at = models.DateTimeField(
         null=True, blank=True, help_text="When processing reached its outcome."
     )
+    recovered_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when it arrived because the hub asked the provider to redeliver it.",
+    )
     payload_removed_at = models.DateTimeField(
         null=True, blank=True, help_text="When body and headers were purged or erased."
     )
