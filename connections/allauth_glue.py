@@ -9,11 +9,15 @@ from allauth.account.signals import user_signed_up
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.signals import social_account_added, social_account_updated
 from django.dispatch import receiver
+from django.urls import reverse
 
 from . import crypto, tokens
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_connect_redirect_url(self, request, socialaccount):
+        return reverse("linked-accounts")
+
     def get_app(self, request, provider, client_id=None):
         app = super().get_app(request, provider, client_id=client_id)
         if app.secret.startswith("gAAAA"):  # a Fernet token: stored by the hub's admin

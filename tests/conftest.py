@@ -155,3 +155,33 @@ def browser():
 def page(browser, request):
     """A fresh browser context; a screenshot of the last page is kept in test-artifacts/."""
     yield from browsing.new_page(browser, request.node.name)
+
+
+@pytest.fixture(scope="session")
+def fake_github_server():
+    from urllib.parse import urlsplit
+
+    from .fake_github import FakeGitHub
+
+    server = FakeGitHub(urlsplit(settings.GITHUB_URL).port)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fake_github(fake_github_server, db):
+    """The fake GitHub (tests/fake_github.py) and the OAuth app configured for it in the
+    admin's SocialApp table (client secret encrypted, as the hub's admin stores it)."""
+    from allauth.socialaccount.models import SocialApp
+    from django.contrib.sites.models import Site
+
+    from connections import crypto
+
+    from .fake_github import CLIENT_ID, CLIENT_SECRET
+
+    fake_github_server.reset()
+    app = SocialApp.objects.create(
+        provider="github", name="Hub", client_id=CLIENT_ID, secret=crypto.encrypt(CLIENT_SECRET)
+    )
+    app.sites.add(Site.objects.get_current())
+    return fake_github_server

@@ -33,6 +33,16 @@ if IN_CI and not PRODUCTION_SERVICES:
         "the production-path tests cannot run, and CI must not skip them."
     )
 
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# allauth reads GITHUB_URL when its GitHub adapter is imported: the fake GitHub's port is chosen
+# here, before django.setup(), and the tests' fake_github fixture listens on it.
+os.environ.setdefault("GITHUB_URL", f"http://127.0.0.1:{_free_port()}")
 RUN_ID = os.environ.setdefault("HUB_TEST_RUN_ID", uuid.uuid4().hex[:8])
 os.environ.setdefault("HUB_DATA_DIR", tempfile.mkdtemp(prefix="hub-test-"))
 os.environ.setdefault("HUB_ENCRYPTION_KEYS", Fernet.generate_key().decode())

@@ -6,50 +6,134 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connections', '0003_linked_accounts'),
-        ('webhooks', '0003_attempt_written_at_the_end'),
+        ("connections", "0003_linked_accounts"),
+        ("webhooks", "0003_attempt_written_at_the_end"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='delivery',
-            name='recovered_at',
-            field=models.DateTimeField(blank=True, help_text='Set when it arrived because the hub asked the provider to redeliver it.', null=True),
+            model_name="delivery",
+            name="recovered_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set when it arrived because the hub asked the provider to redeliver it.",
+                null=True,
+            ),
         ),
         migrations.CreateModel(
-            name='RepositoryHook',
+            name="RepositoryHook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('repo', models.CharField(help_text='owner/name on GitHub.', max_length=300)),
-                ('hook_id', models.BigIntegerField(help_text="GitHub's id of the repository webhook.")),
-                ('events', models.JSONField(default=list, help_text='Events GitHub sends, e.g. push.')),
-                ('created_at', models.DateTimeField(auto_now_add=True, help_text='When it was connected.')),
-                ('redelivery_checked_at', models.DateTimeField(blank=True, help_text="When GitHub's delivery log was last checked.", null=True)),
-                ('connection', models.ForeignKey(help_text='The linked account (its connection) that created the hook.', on_delete=django.db.models.deletion.CASCADE, related_name='repository_hooks', to='connections.connection')),
-                ('owner', models.ForeignKey(help_text='The user who connected the repository.', on_delete=django.db.models.deletion.CASCADE, related_name='repository_hooks', to=settings.AUTH_USER_MODEL)),
-                ('source', models.OneToOneField(help_text="The source that receives this repository's events.", on_delete=django.db.models.deletion.CASCADE, related_name='repository_hook', to='webhooks.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("repo", models.CharField(help_text="owner/name on GitHub.", max_length=300)),
+                (
+                    "hook_id",
+                    models.BigIntegerField(help_text="GitHub's id of the repository webhook."),
+                ),
+                (
+                    "events",
+                    models.JSONField(default=list, help_text="Events GitHub sends, e.g. push."),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, help_text="When it was connected."),
+                ),
+                (
+                    "redelivery_checked_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When GitHub's delivery log was last checked.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        help_text="The linked account (its connection) that created the hook.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="repository_hooks",
+                        to="connections.connection",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        help_text="The user who connected the repository.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="repository_hooks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source",
+                    models.OneToOneField(
+                        help_text="The source that receives this repository's events.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="repository_hook",
+                        to="webhooks.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['repo'],
+                "ordering": ["repo"],
             },
         ),
         migrations.CreateModel(
-            name='RedeliveryRequest',
+            name="RedeliveryRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('guid', models.CharField(help_text='X-GitHub-Delivery of the delivery.', max_length=100)),
-                ('github_delivery_id', models.BigIntegerField(help_text="GitHub's id in the hook's log.")),
-                ('reason', models.CharField(help_text='Why: failed, or never stored.', max_length=200)),
-                ('requested_at', models.DateTimeField(auto_now_add=True, help_text='When it was asked for.')),
-                ('recovered_at', models.DateTimeField(blank=True, help_text='When the redelivered delivery was stored.', null=True)),
-                ('hook', models.ForeignKey(help_text='Hook.', on_delete=django.db.models.deletion.CASCADE, related_name='redeliveries', to='webhooks.repositoryhook')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "guid",
+                    models.CharField(
+                        help_text="X-GitHub-Delivery of the delivery.", max_length=100
+                    ),
+                ),
+                (
+                    "github_delivery_id",
+                    models.BigIntegerField(help_text="GitHub's id in the hook's log."),
+                ),
+                (
+                    "reason",
+                    models.CharField(help_text="Why: failed, or never stored.", max_length=200),
+                ),
+                (
+                    "requested_at",
+                    models.DateTimeField(auto_now_add=True, help_text="When it was asked for."),
+                ),
+                (
+                    "recovered_at",
+                    models.DateTimeField(
+                        blank=True, help_text="When the redelivered delivery was stored.", null=True
+                    ),
+                ),
+                (
+                    "hook",
+                    models.ForeignKey(
+                        help_text="Hook.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="redeliveries",
+                        to="webhooks.repositoryhook",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at'],
-                'constraints': [models.UniqueConstraint(fields=('hook', 'guid'), name='webhooks_redelivery_once')],
+                "ordering": ["-requested_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("hook", "guid"), name="webhooks_redelivery_once"
+                    )
+                ],
             },
         ),
     ]
