@@ -243,6 +243,12 @@ HUB_GITHUB_REDELIVERY_SECONDS = env.float("HUB_GITHUB_REDELIVERY_SECONDS", defau
 HUB_TOKEN_REFRESH_MARGIN = env.int("HUB_TOKEN_REFRESH_MARGIN", default=300)
 """Access tokens expiring within this many seconds are refreshed before use."""
 
+EMAIL_CONFIG = env.email_url(
+    "EMAIL_URL", default="consolemail://"
+)  # e.g. smtp+tls://user:pw@host:587
+vars().update(EMAIL_CONFIG)  # django-environ's documented idiom
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="hub@localhost")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
