@@ -140,6 +140,9 @@ for i in range(count):
     ).pk
     first = first or last
     enqueue(last)
+# flush() publishes what is still queued but does not wait for the batch the publisher thread
+# is filling (HUB_PUBLISH_LINGER): give that one time to go, or its ids wait for the sweep.
+time.sleep(0.2)
 flush()
 print('BENCH_PACED', first, last, f'{{behind:.4f}}', flush=True)
 """
