@@ -91,13 +91,7 @@ class Guards:
         while True:
             now = time.time()
             window = int(now // self.period)
-            key = f"{self.k_window}:{window}"
-            if cache.add(key, 1, timeout=self.period + 5):
-                return
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                continue
+            count = _incr(f"{self.k_window}:{window}", timeout=self.period + 5)
             if count <= self.limit:
                 return
             self._wait_for((window + 1) * self.period, now, f"our limit of {self.limit}")
@@ -141,10 +135,11 @@ class Guards:
 
 
 def _incr(key: str, timeout: int) -> int:
-    if cache.add(key, 1, timeout=timeout):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:
-        cache.add(key, 1, timeout=timeout)
-        return 1
+    """Atomic increment creating the key (with ``timeout``) when missing: one round trip
+    while the key exists, which is every call but the first of a window."""
+    while True:
+        try:
+            return cache.incr(key)
+        except ValueError:  # missing: create it, unless another process just did
+            if cache.add(key, 1, timeout=timeout):
+                return 1

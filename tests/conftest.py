@@ -118,10 +118,11 @@ def worker_env(broker_flushed):
 
 @pytest.fixture
 def broker_flushed():
+    """This run's Celery queue on the broker, emptied before and after the test."""
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.flushdb()
+    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
     yield
-    client.flushdb()
+    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ if PRODUCTION_SERVICES:
     os.environ.setdefault("CELERY_BROKER_URL", f"{REDIS_URL}/14")
 
 from hub.settings import *  # noqa: E402,F403
-from hub.settings import CACHES, INSTALLED_APPS, STATIC_ROOT  # noqa: E402
+from hub.settings import CACHES, DATABASES, INSTALLED_APPS, STATIC_ROOT  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests"]
 HUB_WEBHOOK_HANDLERS = {
@@ -69,7 +69,11 @@ HUB_WEBHOOK_IGNORED_EVENTS = {"generic": ["test.ignored"]}
 
 os.makedirs(STATIC_ROOT, exist_ok=True)
 
+# Several runs may share this machine's services (a developer's and CI's): each run has its own
+# test database, cache key prefix and Celery queue.
 CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
+DATABASES["default"]["TEST"] = {"NAME": f"test_hub_{RUN_ID}"}
+CELERY_TASK_DEFAULT_QUEUE = f"hub-test-{RUN_ID}"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -27,7 +27,7 @@ def broker(broker_flushed):
 def _queued_ids(client) -> list[int]:
     """Delivery ids in the messages waiting on the broker's default queue."""
     ids = []
-    for raw in client.lrange("celery", 0, -1):
+    for raw in client.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1):
         message = json.loads(raw)
         assert message["headers"]["task"] == "webhooks.process_batch"
         args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
@@ -67,7 +67,7 @@ def test_20_concurrent_identical_deliveries_make_one_row_and_one_job(
 
 @pytest.fixture
 def worker(broker, tmp_path):
-    env = stack.hub_env(DATABASE_URL=stack.database_url())
+    env = stack.hub_env(DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=stack.database_url())
     proc = stack.celery_worker(env, tmp_path / "worker.log")
     yield proc
     stack.stop(proc)
