@@ -9,6 +9,7 @@ from django.urls import path, reverse
 
 from . import crypto, health
 from .errors import RateLimited
+from .forms import WriteOnlySecretField
 from .guards import Guards
 from .models import AccountToken, CallRecord, Connection, ProviderOverride
 
@@ -20,11 +21,8 @@ class ConnectionForm(forms.ModelForm):
     token_url = forms.URLField(
         required=False, assume_scheme="https", help_text=Connection.token_url.field.help_text
     )
-    new_credentials = forms.CharField(
+    new_credentials = WriteOnlySecretField(
         label="Credentials",
-        required=False,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=(
             "Token, API key, password or client secret. Write-only: stored encrypted and never "
             "shown; entering a value replaces (rotates) the stored one."
@@ -156,11 +154,8 @@ class CallRecordAdmin(admin.ModelAdmin):
 
 
 class SocialAppForm(forms.ModelForm):
-    new_secret = forms.CharField(
+    new_secret = WriteOnlySecretField(
         label="Client secret",
-        required=False,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Write-only: stored encrypted, never shown. Leave blank to keep the stored one.",
     )
 

@@ -10,15 +10,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from connections.forms import WriteOnlySecretField
+
 from ..models import Source
 
 
 class SourceForm(forms.ModelForm):
-    new_secret = forms.CharField(
+    new_secret = WriteOnlySecretField(
         label="Signing secret",
-        required=False,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=(
             "Leave blank to generate one (shown once, after saving). Paste the provider's "
             "secret for Stripe and Slack. Write-only: a stored secret is never displayed; entering "
