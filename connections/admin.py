@@ -3,6 +3,7 @@
 from allauth.socialaccount.models import SocialApp, SocialToken
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -115,7 +116,9 @@ class ConnectionAdmin(admin.ModelAdmin):
         ]
 
     def test_view(self, request, pk):
-        """Run the health check now and show the result (POST only)."""
+        """Run the health check now and show the result (POST only; needs change permission)."""
+        if not request.user.has_perm("connections.change_connection"):
+            raise PermissionDenied
         if request.method == "POST":
             connection = Connection.objects.get(pk=pk)
             try:

@@ -74,12 +74,14 @@ class ConnectionViewSet(viewsets.ModelViewSet):
     """Connections to third-party APIs. ``POST .../{id}/test/`` runs the health check;
     ``POST .../{id}/rotate-credentials/`` replaces the secret."""
 
+    required_perm = None  # set per action (connections.permissions)
+
     queryset = Connection.objects.all()
     serializer_class = ConnectionSerializer
     filterset_fields = ["provider", "status", "enabled"]
 
     @extend_schema(request=None, responses=HealthResultSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], required_perm="connections.change_connection")
     def test(self, request, pk=None):
         try:
             ok, message = health.check(self.get_object())
@@ -88,7 +90,12 @@ class ConnectionViewSet(viewsets.ModelViewSet):
         return Response({"ok": ok, "message": message})
 
     @extend_schema(request=RotateCredentialsSerializer, responses=ConnectionSerializer)
-    @action(detail=True, methods=["post"], url_path="rotate-credentials")
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="rotate-credentials",
+        required_perm="connections.change_connection",
+    )
     def rotate_credentials(self, request, pk=None):
         connection = self.get_object()
         params = RotateCredentialsSerializer(data=request.data)

@@ -31,12 +31,19 @@ class SourceViewSet(
 ):
     """Webhook sources. Disable a source rather than delete it: its deliveries stay."""
 
+    required_perm = None  # set per action (connections.permissions)
+
     queryset = Source.objects.all()
     serializer_class = SourceSerializer
     filterset_fields = ["provider", "enabled"]
 
     @extend_schema(request=RotateSecretSerializer, responses=SourceSerializer)
-    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="rotate-secret",
+        required_perm="webhooks.change_source",
+    )
     def rotate_secret(self, request, pk=None):
         """Replace the secret; the previous one keeps verifying for ``grace_seconds``.
         The new secret is in this answer only."""
@@ -69,6 +76,8 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     """The delivery log, newest first. Filters: source, provider, status, event_type,
     external_id, received_after, received_before (ISO 8601)."""
 
+    required_perm = None  # set per action (connections.permissions)
+
     queryset = Delivery.objects.all()
     filterset_class = DeliveryFilter
     pagination_class = DeliveryPagination
@@ -85,7 +94,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         return DeliveryDetailSerializer if self.action == "retrieve" else DeliverySerializer
 
     @extend_schema(request=None, responses={202: DeliverySerializer})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], required_perm="webhooks.replay_delivery")
     def replay(self, request, pk=None):
         """Queue this delivery again (fresh retry budget; its attempt history is kept).
         409 when it cannot be replayed (in flight, rejected, or payload removed)."""
@@ -96,7 +105,9 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         return Response({"id": delivery.pk, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=BulkReplaySerializer, responses={202: ReplayJobSerializer})
-    @action(detail=False, methods=["post"], url_path="replay")
+    @action(
+        detail=False, methods=["post"], url_path="replay", required_perm="webhooks.replay_delivery"
+    )
     def replay_matching(self, request):
         """Replay a selection (``ids``, at most 1,000, answered at once) or everything a filter
         matches (source, provider, status, event_type, external_id, received_after,
@@ -117,7 +128,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=DeliverySerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], required_perm="webhooks.erase_delivery")
     def erase(self, request, pk=None):
         """Erase this delivery's body and headers (kept: id, times, outcome, attempts)."""
         delivery = self.get_object()
@@ -131,11 +142,13 @@ class ReplayJobViewSet(viewsets.ReadOnlyModelViewSet):
     """Bulk replay jobs and their progress; ``POST .../{id}/cancel/`` stops one after its
     current batch."""
 
+    required_perm = None  # set per action (connections.permissions)
+
     queryset = ReplayJob.objects.select_related("created_by")
     serializer_class = ReplayJobSerializer
 
     @extend_schema(request=None, responses=ReplayJobSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], required_perm="webhooks.replay_delivery")
     def cancel(self, request, pk=None):
         job = self.get_object()
         ReplayJob.objects.filter(pk=job.pk).update(cancel_requested=True)

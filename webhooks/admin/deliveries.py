@@ -99,7 +99,13 @@ class DeliveryAdmin(admin.ModelAdmin):
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
 
-    @admin.action(description="Replay selected deliveries", permissions=["view"])
+    def has_replay_permission(self, request):
+        return request.user.has_perm("webhooks.replay_delivery")
+
+    def has_erase_permission(self, request):
+        return request.user.has_perm("webhooks.erase_delivery")
+
+    @admin.action(description="Replay selected deliveries", permissions=["replay"])
     def replay_selected(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True)[:1000])
         queued = replay.replay_ids(ids)
@@ -113,7 +119,7 @@ class DeliveryAdmin(admin.ModelAdmin):
             messages.SUCCESS if queued else messages.WARNING,
         )
 
-    @admin.action(description="Erase payload of selected deliveries", permissions=["view"])
+    @admin.action(description="Erase payload of selected deliveries", permissions=["erase"])
     def erase_selected(self, request, queryset):
         erased = sum(retention.erase(d, request.user.get_username()) for d in queryset[:1000])
         self.message_user(request, f"Erased the payload of {erased} deliveries.")
@@ -130,7 +136,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         ]
 
     def replay_one_view(self, request, pk):
-        self._require_post(request)
+        self._require(request, self.has_replay_permission(request))
         delivery = Delivery.objects.get(pk=pk)
         if replay.replay_ids([pk]):
             self.message_user(request, f"Delivery {pk} queued again.", messages.SUCCESS)
@@ -139,7 +145,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         return redirect("admin:webhooks_delivery_change", pk)
 
     def erase_one_view(self, request, pk):
-        self._require_post(request)
+        self._require(request, self.has_erase_permission(request))
         if retention.erase(Delivery.objects.get(pk=pk), request.user.get_username()):
             self.message_user(request, f"The payload of delivery {pk} was erased.")
         else:
@@ -150,6 +156,8 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def replay_matching_view(self, request):
         """Confirm, then start a background job replaying everything the filters match."""
+        if not self.has_replay_permission(request):
+            raise PermissionDenied
         params = request.POST if request.method == "POST" else request.GET
         if params.get("q"):
             self.message_user(
@@ -182,16 +190,21 @@ class DeliveryAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/webhooks/delivery/replay_matching.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra = {
-            "replay_url": reverse("admin:webhooks_delivery_replay", args=[object_id]),
-            "erase_url": reverse("admin:webhooks_delivery_erase", args=[object_id]),
-        }
+        extra = {}
+        if self.has_replay_permission(request):
+            extra["replay_url"] = reverse("admin:webhooks_delivery_replay", args=[object_id])
+        if self.has_erase_permission(request):
+            extra["erase_url"] = reverse("admin:webhooks_delivery_erase", args=[object_id])
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     @staticmethod
-    def _require_post(request):
-        if request.method != "POST":
+    def _require(request, allowed: bool):
+        if not allowed or request.method != "POST":
             raise PermissionDenied("Use the buttons on the delivery page.")
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"can_replay": self.has_replay_permission(request)}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
 
 
 @admin.register(ReplayJob)
@@ -232,6 +245,8 @@ class ReplayJobAdmin(admin.ModelAdmin):
         ]
 
     def cancel_view(self, request, pk):
+        if not request.user.has_perm("webhooks.replay_delivery"):
+            raise PermissionDenied
         if request.method == "POST":
             ReplayJob.objects.filter(pk=pk).update(cancel_requested=True)
             self.message_user(request, "The job stops after its current batch.")

@@ -104,6 +104,10 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
+        permissions = [
+            ("replay_delivery", "Can replay deliveries"),
+            ("erase_delivery", "Can erase delivery payloads"),
+        ]
         constraints = [
             # Idempotency: one accepted delivery per provider delivery id and source. Rejected
             # requests are excluded so a forged request cannot squat on a real delivery's id.
