@@ -13,6 +13,7 @@ from .errors import RateLimited
 from .forms import WriteOnlySecretField
 from .guards import Guards
 from .models import AccountToken, CallRecord, Connection, ProviderOverride
+from .paginators import BoundedCountPaginator
 
 
 class ConnectionForm(forms.ModelForm):
@@ -148,6 +149,7 @@ class CallRecordAdmin(admin.ModelAdmin):
     list_filter = ["error_class", "connection"]
     list_select_related = ["connection"]
     show_full_result_count = False
+    paginator = BoundedCountPaginator
 
     def has_add_permission(self, request):
         return False

@@ -290,6 +290,9 @@ HUB_REPLAY_BATCH = env.int("HUB_REPLAY_BATCH", default=500)
 HUB_PURGE_BATCH = env.int("HUB_PURGE_BATCH", default=1000)
 HUB_PURGE_SECONDS = env.float("HUB_PURGE_SECONDS", default=3600.0)
 
+HUB_ADMIN_COUNT_CAP = env.int("HUB_ADMIN_COUNT_CAP", default=10_000)
+"""Admin lists of big logs count at most this many rows exactly (connections.paginators)."""
+
 HUB_WEBHOOK_HANDLERS: dict[str, dict[str, str]] = {}
 """Your handlers, merged over the built-in tables: {provider: {event type: dotted path}}.
 An event type matches exactly, else by its part before the first dot ("pull_request")."""

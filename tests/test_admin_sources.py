@@ -134,3 +134,21 @@ def test_retry_schedule_must_be_a_list_of_seconds(admin_client_):
     assert source.retry_delays() == [5, 60, 600]
     page = admin_client_.get(f"/admin/webhooks/source/{source.pk}/change/").content.decode()
     assert 'value="5, 60, 600"' in page
+
+
+def test_delivery_changelist_never_counts_the_whole_log(admin_client_, make_source, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.HUB_ADMIN_COUNT_CAP = 10
+    source, _ = make_source("github")
+    Delivery.objects.bulk_create(
+        [Delivery(source=source, provider="github", body=b"{}") for _ in range(30)]
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client_.get("/admin/webhooks/delivery/")
+    assert response.status_code == 200
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT" in sql.upper() for sql in counts), counts
+    filtered = admin_client_.get("/admin/webhooks/delivery/", {"status__exact": "queued"})
+    assert filtered.status_code == 200

@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from connections.paginators import BoundedCountPaginator
+
 from .. import replay, retention
 from ..filters import filtered
 from ..models import Attempt, Delivery, ReplayJob
@@ -63,6 +65,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     search_fields = ["=external_id", "=id"]
     list_select_related = ["source"]
     show_full_result_count = False
+    paginator = BoundedCountPaginator
     actions = ["replay_selected", "erase_selected"]
     inlines = [AttemptInline]
     readonly_fields = [
