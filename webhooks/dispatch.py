@@ -16,6 +16,7 @@ import atexit
 import logging
 import queue
 import threading
+import time
 
 from django.conf import settings
 
@@ -49,13 +50,14 @@ class _Publisher:
 
     def __init__(self):
         self.queue: queue.SimpleQueue[int] = queue.SimpleQueue()
-        self.lock = threading.Lock()
+        self.start_lock = threading.Lock()
+        self.send_lock = threading.Lock()  # held while a message is filled and sent
         self.thread: threading.Thread | None = None
 
     def put(self, delivery_id: int) -> None:
         self.queue.put(delivery_id)
         if self.thread is None or not self.thread.is_alive():
-            with self.lock:
+            with self.start_lock:
                 if self.thread is None or not self.thread.is_alive():
                     self.thread = threading.Thread(
                         target=self._run, name="hub-publisher", daemon=True
@@ -64,25 +66,34 @@ class _Publisher:
 
     def _run(self) -> None:
         while True:
-            ids = [self.queue.get()]
-            self._fill(ids, timeout=settings.HUB_PUBLISH_LINGER)
-            publish(ids)
+            first = self.queue.get()
+            with self.send_lock:
+                ids = [first]
+                self._fill(ids, linger=settings.HUB_PUBLISH_LINGER)
+                publish(ids)
 
-    def _fill(self, ids: list[int], timeout: float | None) -> None:
+    def _fill(self, ids: list[int], linger: float) -> None:
+        """Add queued ids until the message is full or ``linger`` seconds have passed since it
+        was started (one deadline per message, not per id)."""
+        deadline = time.monotonic() + linger
         while len(ids) < settings.HUB_PUBLISH_BATCH:
+            remaining = deadline - time.monotonic()
             try:
-                ids.append(self.queue.get(timeout=timeout) if timeout else self.queue.get_nowait())
+                ids.append(
+                    self.queue.get(timeout=remaining) if remaining > 0 else self.queue.get_nowait()
+                )
             except queue.Empty:
                 return
 
     def flush(self) -> None:
-        """Publish whatever is queued, now, from the calling thread."""
-        while True:
-            ids: list[int] = []
-            self._fill(ids, timeout=None)
-            if not ids:
-                return
-            publish(ids)
+        """Publish whatever is queued, now, including a message the thread is filling."""
+        with self.send_lock:  # waits for the thread's message in progress to be sent
+            while True:
+                ids: list[int] = []
+                self._fill(ids, linger=0)
+                if not ids:
+                    return
+                publish(ids)
 
 
 _publisher = _Publisher()
