@@ -17,6 +17,7 @@ Returns the ``requests.Response`` of a successful call, else raises an ``Integra
 """
 
 import contextvars
+import os
 import time
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -104,6 +105,13 @@ def _session(spec, keyed: bool) -> requests.Session:
         )
         retry.max_retry_after = spec.max_retry_after
         session = requests.Session()
+        # requests would re-read the proxy and CA settings from the environment on every call
+        # (~0.17 ms); they are resolved once, for this session's base URL, instead.
+        session.trust_env = False
+        session.proxies = requests.utils.get_environ_proxies(spec.base_url or "http://localhost")
+        session.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
         session.mount("https://", adapter)
         session.mount("http://", adapter)

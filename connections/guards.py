@@ -5,7 +5,9 @@ diskcache in the embedded default); nothing is kept in process memory.
 Written here rather than with pybreaker: pybreaker's storage API costs a cache round trip per
 counter and state access (three or four per call) and its half-open state lets every concurrent
 caller through, while a circuit shared by many processes must let exactly one trial call
-through. Here a call costs one ``get_many`` before it and, on the fast path, one ``incr``.
+through. Here a call costs, on Redis, one pipelined round trip before it (state and rate
+window together) and nothing after it on the fast path; on other caches a ``get_many`` and an
+``incr``.
 
 Contract:
 - ``Guards.before_call()`` raises ``CircuitOpen`` (open, or half-open with the trial taken) or
@@ -19,7 +21,8 @@ Contract:
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django_redis.cache import RedisCache
 
 from .errors import CircuitOpen, RateLimited
 
@@ -59,17 +62,40 @@ class Guards:
 
     # --- before ---------------------------------------------------------------------------
     def before_call(self) -> Ticket:
-        state = cache.get_many([self.k_open, self.k_fails, self.k_block])
         now = time.time()
+        state, count = self._read_and_count(now)
         trial = self._circuit(state.get(self.k_open), now)
         try:
             self._wait_for(state.get(self.k_block), now, "the provider reported 0 remaining")
-            self._take_token()
+            if count is None or count > self.limit:
+                if count is not None:  # over this window's budget: wait for the next one
+                    window_end = (int(now // self.period) + 1) * self.period
+                    self._wait_for(window_end, now, f"our limit of {self.limit}")
+                self._take_token()
         except RateLimited:
             if trial:
                 cache.delete(self.k_trial)
             raise
         return Ticket(trial=trial, failures=state.get(self.k_fails) or 0)
+
+    def _read_and_count(self, now) -> tuple[dict, int | None]:
+        """The circuit/block state and this call's place in the rate window. On Redis
+        (django-redis) that is one pipelined round trip (MGET, INCR, EXPIRE NX); on other
+        caches the state is read here and the window counted by _take_token."""
+        backend = caches["default"]
+        client = _redis_client(backend)
+        keys = [self.k_open, self.k_fails, self.k_block]
+        if client is None:
+            return cache.get_many(keys), None
+        window_key = backend.make_key(f"{self.k_window}:{int(now // self.period)}")
+        pipe = client.pipeline(transaction=False)
+        pipe.mget([backend.make_key(k) for k in keys])
+        pipe.incr(window_key)
+        pipe.expire(window_key, self.period + 5, nx=True)
+        values, count, _ = pipe.execute()
+        decode = backend.client.decode
+        state = {k: decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
+        return state, count
 
     def _circuit(self, open_until, now) -> bool:
         if open_until is None:
@@ -132,6 +158,11 @@ class Guards:
 
     def reset(self) -> None:
         cache.delete_many([self.k_open, self.k_fails, self.k_trial, self.k_block])
+
+
+def _redis_client(backend):
+    """The raw redis client behind a django-redis cache, else None."""
+    return backend.client.get_client(write=True) if isinstance(backend, RedisCache) else None
 
 
 def _incr(key: str, timeout: int) -> int:

@@ -309,6 +309,8 @@ CELERY_TASK_TIME_LIMIT = HUB_HANDLER_TIME_LIMIT * HUB_RETRY_TIME_SCALE + 30
 # --- Outbound calls -----------------------------------------------------------------------
 HUB_CALL_RECORD_BATCH = env.int("HUB_CALL_RECORD_BATCH", default=50)
 HUB_CALL_RECORD_SECONDS = env.float("HUB_CALL_RECORD_SECONDS", default=1.0)
+HUB_PROVIDER_CACHE_SECONDS = env.float("HUB_PROVIDER_CACHE_SECONDS", default=30.0)
+"""How long a process reuses a provider's admin overrides before reading them again."""
 HUB_CLIENT_MAX_WAIT = env.float("HUB_CLIENT_MAX_WAIT", default=5.0)
 """How long a call may wait for rate-limit budget before raising RateLimited."""
 HUB_CIRCUIT_FAILURES = env.int("HUB_CIRCUIT_FAILURES", default=5)

@@ -258,3 +258,22 @@ def test_disabled_connection_makes_no_call(conn):
     c = conn(enabled=False)
     with pytest.raises(ClientError, match="disabled"):
         c.client().get("/v1/balance")
+
+
+def test_guards_work_on_the_embedded_cache(tmp_path):
+    """The same rate limit and circuit on diskcache (make run's cache), without Redis."""
+    from connections.guards import Guards
+
+    embedded = {"default": {"BACKEND": "diskcache.DjangoCache", "LOCATION": str(tmp_path)}}
+    with override_settings(CACHES=embedded):
+        guards = Guards(4242, "3/h", max_wait=0, failure_threshold=2, reset_timeout=60)
+        tickets = [guards.before_call() for _ in range(3)]
+        with pytest.raises(RateLimited):
+            guards.before_call()
+        other = Guards(4343, "100/h", max_wait=0, failure_threshold=2, reset_timeout=60)
+        for _ in range(2):
+            other.after_call(other.before_call(), failed=True)
+        assert other.circuit_state() == "open"
+        with pytest.raises(CircuitOpen):
+            other.before_call()
+    assert all(not t.trial for t in tickets)

@@ -1,8 +1,12 @@
 """Connections (one configured account on a provider) and admin overrides of providers."""
 
+import time
+
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from ..fields import EncryptedTextField
@@ -43,6 +47,40 @@ class ProviderOverride(models.Model):
 
     def __str__(self):
         return f"overrides for {self.provider}"
+
+
+_specs: dict[str, tuple[float, ProviderSpec]] = {}
+
+
+def provider_spec(key: str) -> ProviderSpec:
+    """The code's ProviderSpec with the admin's ProviderOverride applied.
+
+    A per-process read cache of configuration (HUB_PROVIDER_CACHE_SECONDS): the override is
+    one query that every client built would otherwise repeat. Saving or deleting an override
+    clears this process's copy at once; other processes pick it up within the TTL.
+    """
+    now = time.monotonic()
+    hit = _specs.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    spec = PROVIDERS[key]
+    override = ProviderOverride.objects.filter(provider=key).first()
+    if override is not None:
+        spec = spec.with_overrides(
+            base_url=override.base_url,
+            connect_timeout=override.connect_timeout,
+            read_timeout=override.read_timeout,
+            max_retries=override.max_retries,
+            backoff_factor=override.backoff_factor,
+            rate_limit=override.rate_limit,
+        )
+    _specs[key] = (now + settings.HUB_PROVIDER_CACHE_SECONDS, spec)
+    return spec
+
+
+@receiver([post_save, post_delete], sender=ProviderOverride)
+def _forget_spec(sender, instance, **kwargs):
+    _specs.pop(instance.provider, None)
 
 
 class Connection(models.Model):
@@ -141,17 +179,7 @@ class Connection(models.Model):
     @property
     def spec(self) -> ProviderSpec:
         """The provider descriptor with admin overrides and this connection's settings."""
-        spec = PROVIDERS[self.provider]
-        override = ProviderOverride.objects.filter(provider=self.provider).first()
-        if override is not None:
-            spec = spec.with_overrides(
-                base_url=override.base_url,
-                connect_timeout=override.connect_timeout,
-                read_timeout=override.read_timeout,
-                max_retries=override.max_retries,
-                backoff_factor=override.backoff_factor,
-                rate_limit=override.rate_limit,
-            )
+        spec = provider_spec(self.provider)
         health = None
         if self.health_check_path:
             health = (self.health_check_method or "GET", self.health_check_path)
