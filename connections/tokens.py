@@ -95,16 +95,20 @@ def refresh(token: AccountToken, after=None) -> AccountToken:
             fresh_enough = current.refreshed_at is not None and current.refreshed_at > after
         if fresh_enough:
             return current  # another caller refreshed while we waited for the lock
-        answer = _post_refresh(current) if current.refresh_token else {"error": "no refresh token"}
-        if "access_token" not in answer:
+        if current.refresh_token:
+            answer = _post_refresh(current)
+            status = AccountToken.Status.REFRESH_FAILED
             failure = f"GitHub refused the refresh ({answer.get('error', 'no access token')})"
-            AccountToken.objects.filter(pk=current.pk).update(
-                status=AccountToken.Status.REFRESH_FAILED, status_reason=failure
-            )
+        else:  # a token that cannot be refreshed was refused: revoked at GitHub, or expired
+            answer, status = {}, AccountToken.Status.REVOKED
+            failure = "GitHub no longer accepts the token (revoked or expired)"
+        if "access_token" not in answer:
+            AccountToken.objects.filter(pk=current.pk).update(status=status, status_reason=failure)
             current.connection.mark_needs_attention(
                 f"linked account needs re-authorization: {failure}"
             )
         else:
+            failure = None
             now = timezone.now()
             current.access_token = answer["access_token"]
             current.refresh_token = answer.get("refresh_token") or current.refresh_token

@@ -278,3 +278,19 @@ def test_the_oauth_app_secret_is_write_only_and_encrypted(client, admin_user, fa
     app = SocialApp.objects.get()
     page = client.get(f"/admin/socialaccount/socialapp/{app.pk}/change/").content.decode()
     assert "hub-client-secret" not in page and app.secret not in page
+
+
+def test_a_refused_token_that_cannot_be_refreshed_shows_revoked(
+    client, fake_github, django_user_model
+):
+    user = django_user_model.objects.create_user("erin", password="pw-erin-12345")
+    client.force_login(user)
+    fake_github.token_mode = "form"  # an OAuth App token: no refresh token, no expiry
+    _oauth_dance(client, fake_github, process="connect")
+    token = AccountToken.objects.get()
+    fake_github.valid_tokens.pop(token.access_token)  # the user revoked it at GitHub
+    with pytest.raises(AuthFailed, match="revoked or expired"):
+        token.connection.client().get("/user")
+    token.refresh_from_db()
+    assert token.status == "revoked"
+    assert "Revoked" in client.get("/accounts/linked/").content.decode()
