@@ -10,6 +10,7 @@ write every call as it ends.
 """
 
 import atexit
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -17,12 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db import transaction
 
-from .models import CallRecord, CallRollup, Connection
-from .models.calls import bucket_field
+from . import rollups
+from .models import CallErrorGroup, CallRecord, CallRollup, Connection
 
 
 @dataclass
@@ -40,6 +39,7 @@ class Call:
     rate_reset: float | None = None
 
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _buffer: list[Call] = []
 _oldest = 0.0
@@ -66,7 +66,7 @@ def flush() -> int:
     if not calls:
         return 0
     with transaction.atomic():
-        CallRecord.objects.bulk_create(
+        records = CallRecord.objects.bulk_create(
             [
                 CallRecord(
                     connection_id=c.connection_id,
@@ -83,35 +83,38 @@ def flush() -> int:
         )
         _rollup(calls)
         _snapshots(calls)
+        _errors(calls, records)
     return len(calls)
 
 
 def _rollup(calls: list[Call]) -> None:
     groups: dict[tuple[int, datetime], list[Call]] = defaultdict(list)
     for c in calls:
-        minute = c.started_at.replace(second=0, microsecond=0)
-        groups[(c.connection_id, minute)].append(c)
+        groups[(c.connection_id, c.started_at.replace(second=0, microsecond=0))].append(c)
     for (connection_id, minute), group in groups.items():
-        add = {
+        counts = {
             "calls": len(group),
             "failures": sum(1 for c in group if c.error_class),
             "total_ms": sum(c.duration_ms for c in group),
         }
         for c in group:
-            name = bucket_field(c.duration_ms)
-            add[name] = add.get(name, 0) + 1
-        slowest = max(c.duration_ms for c in group)
-        updates = {name: F(name) + value for name, value in add.items()}
-        row = CallRollup.objects.filter(connection_id=connection_id, minute=minute)
-        if row.update(**updates, max_ms=Greatest("max_ms", slowest)):
-            continue
-        try:
-            with transaction.atomic():
-                CallRollup.objects.create(
-                    connection_id=connection_id, minute=minute, max_ms=slowest, **add
-                )
-        except IntegrityError:  # another process created it first
-            row.update(**updates, max_ms=Greatest("max_ms", slowest))
+            name = rollups.bucket_field(c.duration_ms)
+            counts[name] = counts.get(name, 0) + 1
+        key = {"connection_id": connection_id, "minute": minute}
+        rollups.add(CallRollup, key, counts, slowest=max(c.duration_ms for c in group))
+
+
+def _errors(calls: list[Call], records: list[CallRecord]) -> None:
+    for call, record in zip(calls, records, strict=True):
+        if call.error_class:
+            rollups.record_error(
+                CallErrorGroup,
+                {"connection_id": call.connection_id},
+                call.error_class,
+                call.error_message,
+                call.started_at,
+                example_call_id=record.pk,
+            )
 
 
 def _snapshots(calls: list[Call]) -> None:
@@ -132,4 +135,11 @@ def _snapshots(calls: list[Call]) -> None:
         Connection.objects.filter(pk=connection_id).update(**fields)
 
 
-atexit.register(flush)
+def _flush_at_exit() -> None:
+    try:
+        flush()
+    except Exception:  # the database may be gone already; never fail the process's exit
+        logger.warning("connections.recorder.flush_at_exit_failed", exc_info=True)
+
+
+atexit.register(_flush_at_exit)

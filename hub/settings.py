@@ -291,6 +291,9 @@ HUB_REPLAY_BATCH = env.int("HUB_REPLAY_BATCH", default=500)
 HUB_PURGE_BATCH = env.int("HUB_PURGE_BATCH", default=1000)
 HUB_PURGE_SECONDS = env.float("HUB_PURGE_SECONDS", default=3600.0)
 
+HUB_ROLLUP_BATCH = env.int("HUB_ROLLUP_BATCH", default=500)
+HUB_ROLLUP_SECONDS = env.float("HUB_ROLLUP_SECONDS", default=1.0)
+"""Delivery outcome counts are buffered per process and added to the rollups this often."""
 HUB_ADMIN_COUNT_CAP = env.int("HUB_ADMIN_COUNT_CAP", default=10_000)
 """Admin lists of big logs count at most this many rows exactly (connections.paginators)."""
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from connections import recorder
-from webhooks import source_cache
+from webhooks import health, source_cache
 from webhooks.models import Source
 
 from . import browsing, stack
@@ -42,10 +42,13 @@ def _fresh_process_state():
     """Each test starts with an empty source cache and rate-limit counters."""
     source_cache.clear()
     cache.clear()
-    recorder._buffer.clear()  # call records of an earlier test belong to rolled-back rows
+    # Buffered call records and rollup counts of an earlier test belong to rolled-back rows.
+    recorder._buffer.clear()
+    health._buffer.clear()
     yield
     source_cache.clear()
     recorder._buffer.clear()
+    health._buffer.clear()
 
 
 @pytest.fixture

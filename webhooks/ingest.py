@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 from django_ratelimit.core import get_usage
 
-from . import source_cache
+from . import health, source_cache
 from .dispatch import enqueue
 from .models import Delivery, Source
 from .receivers import PayloadError
@@ -114,6 +114,7 @@ def _accept(request, source: Source) -> JsonResponse:
     except DatabaseError:
         raise _unavailable() from None
     # Autocommit: the row is committed once the INSERT returns, so the 2xx below is durable.
+    health.count(source.pk, now, received=1, processed=1 if done else 0)
     if done:
         Source.objects.filter(pk=source.pk).update(verified_at=now)
         return JsonResponse(handshake or {"id": delivery_id, "status": "processed"})
@@ -217,6 +218,7 @@ def _unavailable() -> Refusal:
 
 def _store_rejection(request, source: Source, refusal: Refusal) -> None:
     """Keep the refused request for support, unless this source is flooding us."""
+    health.count(source.pk, timezone.now(), rejected=1)
     minute = int(time.time() // 60)
     key = f"hub:webhooks:rejected:{source.pk}:{minute}"
     try:

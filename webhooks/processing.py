@@ -31,18 +31,28 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from connections import rollups
 from connections.redact import redact
 
-from . import registry
+from . import health, registry
 from .errors import PermanentError
 from .events import Event
-from .models import Attempt, Delivery
+from .models import Attempt, Delivery, DeliveryErrorGroup
 
 logger = logging.getLogger(__name__)
 S = Delivery.Status
 CLAIMABLE = (S.QUEUED, S.RETRYING)
 # Decrypted only when needed (redacting an error), not for every delivery processed.
 SECRET_FIELDS = ("source__secret", "source__previous_secret", "source__connection__credentials")
+
+
+# Attempt outcome -> the DeliveryRollup counter it adds to.
+OUTCOME_FIELDS = {
+    Attempt.Outcome.PROCESSED: "processed",
+    Attempt.Outcome.IGNORED: "ignored",
+    Attempt.Outcome.FAILED: "failed",
+    Attempt.Outcome.DEAD: "dead",
+}
 
 
 class ClaimLost(Exception):
@@ -136,6 +146,21 @@ def _finish(delivery, status, outcome, started, note="", error=None):
     )
     if not held:
         raise ClaimLost(delivery.pk)
+    if error is not None:
+        rollups.record_error(
+            DeliveryErrorGroup,
+            {"source_id": delivery.source_id},
+            type(error).__name__,
+            message,
+            finished,
+            example_delivery_id=delivery.pk,
+        )
+    outcome_field = OUTCOME_FIELDS[outcome]
+    transaction.on_commit(
+        lambda: health.count(
+            delivery.source_id, finished, latency_ms=int(duration * 1000), **{outcome_field: 1}
+        )
+    )
     Attempt.objects.create(
         delivery_id=delivery.pk,
         number=delivery.attempts,

@@ -1,11 +1,12 @@
 """Celery tasks of the inbound side. Tasks take ids only and are acks_late."""
 
 from celery import shared_task
+from celery.signals import task_postrun
 from django.conf import settings
 
 from connections.tasks import retry_when_limited
 
-from . import github_hooks, processing, replay, retention, sweep
+from . import github_hooks, health, processing, replay, retention, sweep
 from .models import RepositoryHook
 
 
@@ -57,3 +58,8 @@ def github_redelivery(self, hook_id: int) -> int | None:
         return github_hooks.redeliver_missed(hook)
     except Exception as exc:
         retry_when_limited(self, exc)
+
+
+@task_postrun.connect
+def _flush_rollups(**kwargs):
+    health.flush()

@@ -1,7 +1,14 @@
 """Models of the outbound side."""
 
-from .calls import CallRecord, CallRollup
+from .calls import CallErrorGroup, CallRecord, CallRollup
 from .connection import Connection, ProviderOverride
 from .linked import AccountToken
 
-__all__ = ["AccountToken", "CallRecord", "CallRollup", "Connection", "ProviderOverride"]
+__all__ = [
+    "AccountToken",
+    "CallErrorGroup",
+    "CallRecord",
+    "CallRollup",
+    "Connection",
+    "ProviderOverride",
+]

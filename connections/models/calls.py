@@ -2,10 +2,8 @@
 
 from django.db import models
 
+from ..rollups import ErrorGroupBase, LatencyBuckets
 from .connection import Connection
-
-# Upper bounds (ms) of the latency histogram columns; the last column counts the rest.
-LATENCY_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000)
 
 
 class CallRecord(models.Model):
@@ -34,7 +32,7 @@ class CallRecord(models.Model):
         return f"{self.method} {self.path} -> {self.status_code or self.error_class}"
 
 
-class CallRollup(models.Model):
+class CallRollup(LatencyBuckets):
     """Per connection per minute: counts and latency, kept longer than the call records."""
 
     connection = models.ForeignKey(
@@ -43,33 +41,38 @@ class CallRollup(models.Model):
     minute = models.DateTimeField(help_text="Start of the minute (UTC).")
     calls = models.PositiveIntegerField(default=0, help_text="Calls finished in the minute.")
     failures = models.PositiveIntegerField(default=0, help_text="Of which failed.")
-    total_ms = models.PositiveBigIntegerField(default=0, help_text="Sum of durations.")
-    max_ms = models.PositiveIntegerField(default=0, help_text="Slowest call.")
-    le_25ms = models.PositiveIntegerField(default=0, help_text="Calls of at most 25 ms.")
-    le_50ms = models.PositiveIntegerField(default=0, help_text="Calls of at most 50 ms.")
-    le_100ms = models.PositiveIntegerField(default=0, help_text="Calls of at most 100 ms.")
-    le_250ms = models.PositiveIntegerField(default=0, help_text="Calls of at most 250 ms.")
-    le_500ms = models.PositiveIntegerField(default=0, help_text="Calls of at most 500 ms.")
-    le_1000ms = models.PositiveIntegerField(default=0, help_text="Calls of at most 1000 ms.")
-    le_2500ms = models.PositiveIntegerField(default=0, help_text="Calls of at most 2500 ms.")
-    le_5000ms = models.PositiveIntegerField(default=0, help_text="Calls of at most 5000 ms.")
-    gt_last = models.PositiveIntegerField(default=0, help_text="Calls slower than 5000 ms.")
 
     class Meta:
         ordering = ["-minute"]
         constraints = [
             models.UniqueConstraint(fields=["connection", "minute"], name="conn_rollup_unique")
         ]
+        indexes = [models.Index(fields=["minute"], name="conn_rollup_minute")]
 
     def __str__(self):
         return f"{self.connection_id} {self.minute:%H:%M}: {self.calls} calls"
 
 
-BUCKET_FIELDS = [f"le_{ms}ms" for ms in LATENCY_BUCKETS_MS] + ["gt_last"]
+class CallErrorGroup(ErrorGroupBase):
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="error_groups", help_text="Connection."
+    )
+    example_call = models.ForeignKey(
+        CallRecord,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The newest call that failed this way.",
+    )
 
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "fingerprint"], name="conn_error_group_unique"
+            )
+        ]
 
-def bucket_field(duration_ms: int) -> str:
-    for ms, name in zip(LATENCY_BUCKETS_MS, BUCKET_FIELDS, strict=False):
-        if duration_ms <= ms:
-            return name
-    return "gt_last"
+    def __str__(self):
+        return f"{self.error_class}: {self.message[:60]} x{self.count}"

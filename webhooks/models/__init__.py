@@ -4,6 +4,7 @@ from .activity import Activity, SourceRepository
 from .attempt import Attempt
 from .delivery import Delivery
 from .github_hooks import RedeliveryRequest, RepositoryHook
+from .health import DeliveryErrorGroup, DeliveryRollup
 from .replay import ReplayJob
 from .source import Source
 
@@ -11,6 +12,8 @@ __all__ = [
     "Activity",
     "Attempt",
     "Delivery",
+    "DeliveryErrorGroup",
+    "DeliveryRollup",
     "RedeliveryRequest",
     "ReplayJob",
     "RepositoryHook",

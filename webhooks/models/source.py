@@ -116,6 +116,12 @@ class Source(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Bodies and headers older than this are purged (outcomes and counts are kept).",
     )
+    last_success_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a delivery was last processed or ignored."
+    )
+    last_error_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a delivery last failed, died or was refused."
+    )
     verified_at = models.DateTimeField(
         null=True,
         blank=True,
