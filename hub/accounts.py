@@ -17,13 +17,6 @@ from webhooks.models import RepositoryHook
 REAUTHORIZE_SCOPE = "read:user,user:email,repo,admin:repo_hook"
 
 
-@login_required
-def home(request):
-    """Staff land in the admin (the dashboard's place until it exists); others on their
-    linked accounts."""
-    return redirect("admin:index" if request.user.is_staff else "linked-accounts")
-
-
 def _accounts(user):
     accounts = SocialAccount.objects.filter(provider="github").select_related(
         "user", "hub_token__connection"

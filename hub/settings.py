@@ -291,6 +291,13 @@ HUB_REPLAY_BATCH = env.int("HUB_REPLAY_BATCH", default=500)
 HUB_PURGE_BATCH = env.int("HUB_PURGE_BATCH", default=1000)
 HUB_PURGE_SECONDS = env.float("HUB_PURGE_SECONDS", default=3600.0)
 
+HUB_HEALTH_RULES = {
+    "window_minutes": env.int("HUB_HEALTH_WINDOW_MINUTES", default=15),
+    "min_events": env.int("HUB_HEALTH_MIN_EVENTS", default=5),
+    "degraded_below": env.float("HUB_HEALTH_DEGRADED_BELOW", default=0.9),
+    "stuck_after_minutes": env.int("HUB_HEALTH_STUCK_AFTER_MINUTES", default=10),
+}
+"""The status rules of hub/health.py (down, degraded, needs attention), editable here."""
 HUB_ROLLUP_BATCH = env.int("HUB_ROLLUP_BATCH", default=500)
 HUB_ROLLUP_SECONDS = env.float("HUB_ROLLUP_SECONDS", default=1.0)
 """Delivery outcome counts are buffered per process and added to the rollups this often."""

@@ -58,7 +58,8 @@ def make_source(db):
     def make(provider="github", secret=None, **fields):
         if provider == "generic":
             fields = {**GENERIC_CONFIG, **fields}
-        source = Source(name=f"{provider} test", provider=provider, **fields)
+        fields.setdefault("name", f"{provider} test")
+        source = Source(provider=provider, **fields)
         shown = source.set_secret(secret)
         source.save()
         return source, shown

@@ -44,7 +44,7 @@ def recover_lost_claims() -> int:
     )[: settings.HUB_SWEEP_BATCH]
     recovered = []
     for pk, tries, attempts, claimed_at, claimed_by, schedule in rows:
-        exhausted = tries > len(schedule or settings.HUB_RETRY_SCHEDULE)
+        exhausted = tries > len(settings.HUB_RETRY_SCHEDULE if schedule is None else schedule)
         with transaction.atomic():
             won = Delivery.objects.filter(pk=pk, status=S.PROCESSING, claimed_at__lt=stale).update(
                 status=S.DEAD if exhausted else S.RETRYING,

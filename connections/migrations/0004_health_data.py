@@ -5,93 +5,120 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connections', '0003_linked_accounts'),
+        ("connections", "0003_linked_accounts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CallErrorGroup',
+            name="CallErrorGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fingerprint', models.CharField(help_text='Hash of class and message.', max_length=40)),
-                ('error_class', models.CharField(help_text='Exception or error class.', max_length=200)),
-                ('message', models.TextField(help_text='The latest message (secrets removed).')),
-                ('count', models.PositiveIntegerField(default=0, help_text='How often it happened.')),
-                ('first_seen', models.DateTimeField(help_text='First time.')),
-                ('last_seen', models.DateTimeField(help_text='Latest time.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(help_text="Hash of class and message.", max_length=40),
+                ),
+                (
+                    "error_class",
+                    models.CharField(help_text="Exception or error class.", max_length=200),
+                ),
+                ("message", models.TextField(help_text="The latest message (secrets removed).")),
+                (
+                    "count",
+                    models.PositiveIntegerField(default=0, help_text="How often it happened."),
+                ),
+                ("first_seen", models.DateTimeField(help_text="First time.")),
+                ("last_seen", models.DateTimeField(help_text="Latest time.")),
             ],
             options={
-                'ordering': ['-last_seen'],
+                "ordering": ["-last_seen"],
             },
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='gt_last',
-            field=models.PositiveIntegerField(default=0, help_text='Slower than 5 s.'),
+            model_name="callrollup",
+            name="gt_last",
+            field=models.PositiveIntegerField(default=0, help_text="Slower than 5 s."),
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='le_1000ms',
-            field=models.PositiveIntegerField(default=0, help_text='At most 1 s.'),
+            model_name="callrollup",
+            name="le_1000ms",
+            field=models.PositiveIntegerField(default=0, help_text="At most 1 s."),
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='le_100ms',
-            field=models.PositiveIntegerField(default=0, help_text='At most 100 ms.'),
+            model_name="callrollup",
+            name="le_100ms",
+            field=models.PositiveIntegerField(default=0, help_text="At most 100 ms."),
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='le_2500ms',
-            field=models.PositiveIntegerField(default=0, help_text='At most 2.5 s.'),
+            model_name="callrollup",
+            name="le_2500ms",
+            field=models.PositiveIntegerField(default=0, help_text="At most 2.5 s."),
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='le_250ms',
-            field=models.PositiveIntegerField(default=0, help_text='At most 250 ms.'),
+            model_name="callrollup",
+            name="le_250ms",
+            field=models.PositiveIntegerField(default=0, help_text="At most 250 ms."),
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='le_25ms',
-            field=models.PositiveIntegerField(default=0, help_text='At most 25 ms.'),
+            model_name="callrollup",
+            name="le_25ms",
+            field=models.PositiveIntegerField(default=0, help_text="At most 25 ms."),
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='le_5000ms',
-            field=models.PositiveIntegerField(default=0, help_text='At most 5 s.'),
+            model_name="callrollup",
+            name="le_5000ms",
+            field=models.PositiveIntegerField(default=0, help_text="At most 5 s."),
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='le_500ms',
-            field=models.PositiveIntegerField(default=0, help_text='At most 500 ms.'),
+            model_name="callrollup",
+            name="le_500ms",
+            field=models.PositiveIntegerField(default=0, help_text="At most 500 ms."),
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='le_50ms',
-            field=models.PositiveIntegerField(default=0, help_text='At most 50 ms.'),
+            model_name="callrollup",
+            name="le_50ms",
+            field=models.PositiveIntegerField(default=0, help_text="At most 50 ms."),
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='max_ms',
-            field=models.PositiveIntegerField(default=0, help_text='Slowest.'),
+            model_name="callrollup",
+            name="max_ms",
+            field=models.PositiveIntegerField(default=0, help_text="Slowest."),
         ),
         migrations.AddIndex(
-            model_name='callrollup',
-            index=models.Index(fields=['minute'], name='conn_rollup_minute'),
+            model_name="callrollup",
+            index=models.Index(fields=["minute"], name="conn_rollup_minute"),
         ),
         migrations.AddField(
-            model_name='callerrorgroup',
-            name='connection',
-            field=models.ForeignKey(help_text='Connection.', on_delete=django.db.models.deletion.CASCADE, related_name='error_groups', to='connections.connection'),
+            model_name="callerrorgroup",
+            name="connection",
+            field=models.ForeignKey(
+                help_text="Connection.",
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="error_groups",
+                to="connections.connection",
+            ),
         ),
         migrations.AddField(
-            model_name='callerrorgroup',
-            name='example_call',
-            field=models.ForeignKey(blank=True, help_text='The newest call that failed this way.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='connections.callrecord'),
+            model_name="callerrorgroup",
+            name="example_call",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The newest call that failed this way.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="connections.callrecord",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='callerrorgroup',
-            constraint=models.UniqueConstraint(fields=('connection', 'fingerprint'), name='conn_error_group_unique'),
+            model_name="callerrorgroup",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "fingerprint"), name="conn_error_group_unique"
+            ),
         ),
     ]

@@ -5,68 +5,141 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0005_delivery_permissions'),
+        ("webhooks", "0005_delivery_permissions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='source',
-            name='last_error_at',
-            field=models.DateTimeField(blank=True, help_text='When a delivery last failed, died or was refused.', null=True),
+            model_name="source",
+            name="last_error_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When a delivery last failed, died or was refused.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='source',
-            name='last_success_at',
-            field=models.DateTimeField(blank=True, help_text='When a delivery was last processed or ignored.', null=True),
+            model_name="source",
+            name="last_success_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When a delivery was last processed or ignored.", null=True
+            ),
         ),
         migrations.CreateModel(
-            name='DeliveryErrorGroup',
+            name="DeliveryErrorGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fingerprint', models.CharField(help_text='Hash of class and message.', max_length=40)),
-                ('error_class', models.CharField(help_text='Exception or error class.', max_length=200)),
-                ('message', models.TextField(help_text='The latest message (secrets removed).')),
-                ('count', models.PositiveIntegerField(default=0, help_text='How often it happened.')),
-                ('first_seen', models.DateTimeField(help_text='First time.')),
-                ('last_seen', models.DateTimeField(help_text='Latest time.')),
-                ('example_delivery', models.ForeignKey(blank=True, help_text='The newest delivery that failed this way.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='webhooks.delivery')),
-                ('source', models.ForeignKey(help_text='The source.', on_delete=django.db.models.deletion.CASCADE, related_name='error_groups', to='webhooks.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(help_text="Hash of class and message.", max_length=40),
+                ),
+                (
+                    "error_class",
+                    models.CharField(help_text="Exception or error class.", max_length=200),
+                ),
+                ("message", models.TextField(help_text="The latest message (secrets removed).")),
+                (
+                    "count",
+                    models.PositiveIntegerField(default=0, help_text="How often it happened."),
+                ),
+                ("first_seen", models.DateTimeField(help_text="First time.")),
+                ("last_seen", models.DateTimeField(help_text="Latest time.")),
+                (
+                    "example_delivery",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The newest delivery that failed this way.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="webhooks.delivery",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        help_text="The source.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="error_groups",
+                        to="webhooks.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-last_seen'],
-                'constraints': [models.UniqueConstraint(fields=('source', 'fingerprint'), name='webhooks_error_group_unique')],
+                "ordering": ["-last_seen"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("source", "fingerprint"), name="webhooks_error_group_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DeliveryRollup',
+            name="DeliveryRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('total_ms', models.PositiveBigIntegerField(default=0, help_text='Sum of durations.')),
-                ('max_ms', models.PositiveIntegerField(default=0, help_text='Slowest.')),
-                ('le_25ms', models.PositiveIntegerField(default=0, help_text='At most 25 ms.')),
-                ('le_50ms', models.PositiveIntegerField(default=0, help_text='At most 50 ms.')),
-                ('le_100ms', models.PositiveIntegerField(default=0, help_text='At most 100 ms.')),
-                ('le_250ms', models.PositiveIntegerField(default=0, help_text='At most 250 ms.')),
-                ('le_500ms', models.PositiveIntegerField(default=0, help_text='At most 500 ms.')),
-                ('le_1000ms', models.PositiveIntegerField(default=0, help_text='At most 1 s.')),
-                ('le_2500ms', models.PositiveIntegerField(default=0, help_text='At most 2.5 s.')),
-                ('le_5000ms', models.PositiveIntegerField(default=0, help_text='At most 5 s.')),
-                ('gt_last', models.PositiveIntegerField(default=0, help_text='Slower than 5 s.')),
-                ('minute', models.DateTimeField(help_text='Start of the minute (UTC).')),
-                ('received', models.PositiveIntegerField(default=0, help_text='Deliveries accepted.')),
-                ('rejected', models.PositiveIntegerField(default=0, help_text='Requests refused.')),
-                ('processed', models.PositiveIntegerField(default=0, help_text='Attempts that succeeded.')),
-                ('ignored', models.PositiveIntegerField(default=0, help_text='Deliveries ignored.')),
-                ('failed', models.PositiveIntegerField(default=0, help_text='Attempts that failed (retried).')),
-                ('dead', models.PositiveIntegerField(default=0, help_text='Deliveries that died.')),
-                ('source', models.ForeignKey(help_text='The source.', on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='webhooks.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "total_ms",
+                    models.PositiveBigIntegerField(default=0, help_text="Sum of durations."),
+                ),
+                ("max_ms", models.PositiveIntegerField(default=0, help_text="Slowest.")),
+                ("le_25ms", models.PositiveIntegerField(default=0, help_text="At most 25 ms.")),
+                ("le_50ms", models.PositiveIntegerField(default=0, help_text="At most 50 ms.")),
+                ("le_100ms", models.PositiveIntegerField(default=0, help_text="At most 100 ms.")),
+                ("le_250ms", models.PositiveIntegerField(default=0, help_text="At most 250 ms.")),
+                ("le_500ms", models.PositiveIntegerField(default=0, help_text="At most 500 ms.")),
+                ("le_1000ms", models.PositiveIntegerField(default=0, help_text="At most 1 s.")),
+                ("le_2500ms", models.PositiveIntegerField(default=0, help_text="At most 2.5 s.")),
+                ("le_5000ms", models.PositiveIntegerField(default=0, help_text="At most 5 s.")),
+                ("gt_last", models.PositiveIntegerField(default=0, help_text="Slower than 5 s.")),
+                ("minute", models.DateTimeField(help_text="Start of the minute (UTC).")),
+                (
+                    "received",
+                    models.PositiveIntegerField(default=0, help_text="Deliveries accepted."),
+                ),
+                ("rejected", models.PositiveIntegerField(default=0, help_text="Requests refused.")),
+                (
+                    "processed",
+                    models.PositiveIntegerField(default=0, help_text="Attempts that succeeded."),
+                ),
+                (
+                    "ignored",
+                    models.PositiveIntegerField(default=0, help_text="Deliveries ignored."),
+                ),
+                (
+                    "failed",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Attempts that failed (retried)."
+                    ),
+                ),
+                ("dead", models.PositiveIntegerField(default=0, help_text="Deliveries that died.")),
+                (
+                    "source",
+                    models.ForeignKey(
+                        help_text="The source.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollups",
+                        to="webhooks.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-minute'],
-                'indexes': [models.Index(fields=['minute'], name='webhooks_rollup_minute')],
-                'constraints': [models.UniqueConstraint(fields=('source', 'minute'), name='webhooks_rollup_unique')],
+                "ordering": ["-minute"],
+                "indexes": [models.Index(fields=["minute"], name="webhooks_rollup_minute")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("source", "minute"), name="webhooks_rollup_unique"
+                    )
+                ],
             },
         ),
     ]

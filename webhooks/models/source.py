@@ -179,7 +179,8 @@ class Source(models.Model):
 
     def retry_delays(self) -> list[float]:
         """The retry schedule in seconds (the source's own, else HUB_RETRY_SCHEDULE)."""
-        return list(self.retry_schedule or settings.HUB_RETRY_SCHEDULE)
+        schedule = self.retry_schedule
+        return list(settings.HUB_RETRY_SCHEDULE if schedule is None else schedule)
 
     def clean(self):
         schedule = self.retry_schedule

@@ -1,0 +1,224 @@
+"""Operator pages: the health overview, an integration's detail, and the support desk.
+
+Staff with the ``webhooks.view_delivery`` permission (admins and support) see them; everyone
+else is refused (end users have their linked-accounts pages).
+"""
+
+import contextlib
+import json
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection as db
+from django.db.models import F, Func, Sum, TextField, Value
+from django.db.models.functions import Cast, TruncHour, TruncMinute
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from connections.models import CallErrorGroup, CallRecord, CallRollup, Connection
+from connections.rollups import BUCKET_FIELDS, percentile
+from webhooks import replay, retention
+from webhooks.filters import filtered
+from webhooks.models import Delivery, DeliveryErrorGroup, DeliveryRollup, ReplayJob, Source
+
+from . import health
+
+staff_only = permission_required("webhooks.view_delivery", raise_exception=True)
+RANGES = {"1h": (timedelta(hours=1), TruncMinute), "24h": (timedelta(hours=24), TruncHour),
+          "7d": (timedelta(days=7), TruncHour)}  # fmt: skip
+DESK_STATUSES = ("dead", "retrying")
+PAGE = 50
+
+
+@login_required
+def home(request):
+    if request.user.has_perm("webhooks.view_delivery"):
+        return overview(request)
+    return redirect("linked-accounts")
+
+
+@login_required
+@staff_only
+def overview(request):
+    items = health.overview()
+    wanted = request.GET.get("status")
+    if wanted:
+        items = [i for i in items if i.status == wanted]
+    sort = request.GET.get("sort", "status")
+    keys = {
+        "status": lambda i: (i.severity, i.name.lower()),
+        "name": lambda i: i.name.lower(),
+        "errors": lambda i: -i.errors_day,
+        "volume": lambda i: -i.total_day,
+    }
+    items.sort(key=keys.get(sort, keys["status"]))
+    context = {
+        "items": items, "status": wanted or "", "sort": sort, "now": timezone.now(),
+        "sorts": [("status", "worst first"), ("name", "name"), ("errors", "most errors"),
+                  ("volume", "most traffic")],
+    }  # fmt: skip
+    template = (
+        "dashboard/_overview_rows.html"
+        if request.GET.get("fragment")
+        else "dashboard/overview.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+@staff_only
+def integration(request, kind, pk):
+    span, trunc = RANGES.get(request.GET.get("range", "24h"), RANGES["24h"])
+    since = timezone.now() - span
+    if kind == "source":
+        obj = get_object_or_404(Source, pk=pk)
+        rollups = DeliveryRollup.objects.filter(source=obj, minute__gte=since)
+        volume = Sum("received") + Sum("rejected")
+        errors = Sum("failed") + Sum("dead") + Sum("rejected")
+        groups = DeliveryErrorGroup.objects.filter(source=obj)[:50]
+        recent = (
+            Delivery.objects.filter(source=obj)
+            .defer("body", "headers")
+            .order_by("-received_at")[:20]
+        )
+    elif kind == "connection":
+        obj = get_object_or_404(Connection, pk=pk)
+        rollups = CallRollup.objects.filter(connection=obj, minute__gte=since)
+        volume, errors = Sum("calls"), Sum("failures")
+        groups = CallErrorGroup.objects.filter(connection=obj)[:50]
+        recent = CallRecord.objects.filter(connection=obj).order_by("-started_at")[:20]
+    else:
+        raise Http404
+    buckets = {name: Sum(name) for name in BUCKET_FIELDS}
+    series = list(
+        rollups.annotate(at=trunc("minute"))
+        .values("at")
+        .annotate(volume=volume, errors=errors, **buckets)
+        .order_by("at")
+    )
+    for point in series:
+        point["p95"] = percentile(point, 0.95)
+    item = next((i for i in health.overview() if i.kind == kind and str(i.id) == str(obj.pk)), None)
+    context = {
+        "obj": obj, "kind": kind, "item": item, "groups": groups, "recent": recent,
+        "range": request.GET.get("range", "24h"), "ranges": list(RANGES),
+        "series": [[p["at"].isoformat(), p["volume"] or 0, p["errors"] or 0, p["p95"]]
+                   for p in series],
+    }  # fmt: skip
+    return render(request, "dashboard/integration.html", context)
+
+
+def _desk_filters(params) -> dict:
+    filters = {k: params[k] for k in ("source", "provider", "event_type", "status",
+               "received_after", "received_before") if params.get(k)}  # fmt: skip
+    return filters
+
+
+@login_required
+@staff_only
+def support_desk(request):
+    filters = _desk_filters(request.GET)
+    try:
+        deliveries = filtered(filters)
+    except ValueError as exc:
+        deliveries, error = Delivery.objects.none(), exc.args[0]
+    else:
+        error = None
+    if "status" not in filters:
+        deliveries = deliveries.filter(status__in=DESK_STATUSES)
+    text = request.GET.get("q", "").strip()
+    if text:
+        deliveries = deliveries.annotate(text=_body_text()).filter(text__icontains=text)
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        deliveries = deliveries.filter(pk__lt=int(before))
+    page = list(
+        deliveries.select_related("source").defer("body", "headers").order_by("-pk")[: PAGE + 1]
+    )
+    more = len(page) > PAGE
+    context = {
+        "deliveries": page[:PAGE], "more": more, "next_before": page[PAGE - 1].pk if more else None,
+        "filters": filters, "q": text, "error": error, "sources": Source.objects.order_by("name"),
+        "statuses": Delivery.Status.choices, "query": request.GET.urlencode(),
+        "can_replay": request.user.has_perm("webhooks.replay_delivery"),
+    }  # fmt: skip
+    return render(request, "dashboard/support_desk.html", context)
+
+
+def _body_text():
+    """The body as text for payload search (bytea on PostgreSQL, blob on SQLite)."""
+    if db.vendor == "postgresql":
+        return Func(F("body"), Value("UTF8"), function="convert_from", output_field=TextField())
+    return Cast("body", TextField())
+
+
+@login_required
+@staff_only
+def delivery_detail(request, pk):
+    delivery = get_object_or_404(Delivery.objects.select_related("source"), pk=pk)
+    body = delivery.body_text
+    with contextlib.suppress(ValueError):
+        body = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    context = {
+        "d": delivery, "body": body,
+        "headers": json.dumps(delivery.headers, indent=2, sort_keys=True),
+        "attempts": delivery.attempt_set.order_by("number"),
+        "why_not": replay.why_not_replayable(delivery),
+        "can_replay": request.user.has_perm("webhooks.replay_delivery"),
+        "can_erase": request.user.has_perm("webhooks.erase_delivery"),
+    }  # fmt: skip
+    return render(request, "dashboard/delivery.html", context)
+
+
+@login_required
+@require_POST
+def replay_one(request, pk):
+    if not request.user.has_perm("webhooks.replay_delivery"):
+        raise PermissionDenied
+    from django.contrib import messages
+
+    delivery = get_object_or_404(Delivery, pk=pk)
+    if replay.replay_ids([pk]):
+        messages.success(request, f"Delivery {pk} queued again.")
+    else:
+        messages.error(request, replay.why_not_replayable(delivery) or "It changed state.")
+    return redirect("desk-delivery", pk=pk)
+
+
+@login_required
+@require_POST
+def erase_one(request, pk):
+    if not request.user.has_perm("webhooks.erase_delivery"):
+        raise PermissionDenied
+    from django.contrib import messages
+
+    if retention.erase(get_object_or_404(Delivery, pk=pk), request.user.get_username()):
+        messages.success(request, "The payload was erased; the delivery's outcome stays.")
+    else:
+        messages.error(request, "It is being processed; erase it once it has finished.")
+    return redirect("desk-delivery", pk=pk)
+
+
+@login_required
+@require_POST
+def replay_matching(request):
+    if not request.user.has_perm("webhooks.replay_delivery"):
+        raise PermissionDenied
+    filters = _desk_filters(request.POST)
+    filters.setdefault("status", "dead")
+    try:
+        job = replay.start_job(filters, user=request.user)
+    except ValueError:
+        raise PermissionDenied("Invalid filters.") from None
+    return redirect("desk-job", pk=job.pk)
+
+
+@login_required
+@staff_only
+def replay_job(request, pk):
+    return render(
+        request, "dashboard/replay_job.html", {"job": get_object_or_404(ReplayJob, pk=pk)}
+    )

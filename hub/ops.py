@@ -1,0 +1,176 @@
+"""Endpoints for other tools: ``/healthz`` (liveness), ``/metrics`` (Prometheus) and
+``/api/v1/health/`` (the overview as JSON)."""
+
+import time
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Sum
+from django.http import HttpResponse, JsonResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import (
+    CollectorRegistry,
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from connections.models import CallRollup, Connection
+from connections.rollups import BUCKET_FIELDS, LATENCY_BUCKETS_MS
+from hub.celery import app as celery_app
+from webhooks.models import Delivery, DeliveryRollup
+
+from . import health
+
+OUTCOMES = ("received", "rejected", "processed", "ignored", "failed", "dead")
+CIRCUIT = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def healthz(request):
+    """200 when the database, the cache and the broker answer; 503 naming what does not."""
+    checks = {}
+    for name, check in (("database", _database), ("cache", _cache), ("broker", _broker)):
+        started = time.monotonic()
+        try:
+            check()
+            checks[name] = {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
+        except Exception as exc:  # each failure is reported, not raised
+            checks[name] = {"ok": False, "error": type(exc).__name__}
+    ok = all(c["ok"] for c in checks.values())
+    return JsonResponse({"ok": ok, "checks": checks}, status=200 if ok else 503)
+
+
+def _database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _cache():
+    cache.set("hub:healthz", 1, 10)
+    if cache.get("hub:healthz") != 1:
+        raise RuntimeError("cache read back nothing")
+
+
+def _broker():
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+class _Collector:
+    def collect(self):
+        deliveries = CounterMetricFamily(
+            "hub_deliveries", "Deliveries by source and outcome.", labels=["source", "outcome"]
+        )
+        latency = HistogramMetricFamily(
+            "hub_processing_seconds", "Handler time per attempt.", labels=["source"]
+        )
+        rows = DeliveryRollup.objects.values("source_id", "source__name").annotate(
+            **{name: Sum(name) for name in (*OUTCOMES, *BUCKET_FIELDS, "total_ms")}
+        )
+        for row in rows:
+            label = row["source__name"]
+            for outcome in OUTCOMES:
+                deliveries.add_metric([label, outcome], row[outcome] or 0)
+            latency.add_metric([label], _buckets(row), (row["total_ms"] or 0) / 1000)
+        yield deliveries
+        yield latency
+        queue = GaugeMetricFamily("hub_queue_depth", "Deliveries waiting.", labels=["source"])
+        pending = (
+            Delivery.objects.filter(status__in=health.PENDING)
+            .values("source__name")
+            .annotate(n=Count("id"))
+        )
+        for row in pending:
+            queue.add_metric([row["source__name"]], row["n"])
+        yield queue
+        calls = CounterMetricFamily(
+            "hub_calls", "Outbound calls by connection and result.", labels=["connection", "result"]
+        )
+        call_latency = HistogramMetricFamily(
+            "hub_call_seconds", "Outbound call duration.", labels=["connection"]
+        )
+        rows = CallRollup.objects.values("connection__name").annotate(
+            **{name: Sum(name) for name in ("calls", "failures", *BUCKET_FIELDS, "total_ms")}
+        )
+        for row in rows:
+            label = row["connection__name"]
+            calls.add_metric([label, "ok"], (row["calls"] or 0) - (row["failures"] or 0))
+            calls.add_metric([label, "error"], row["failures"] or 0)
+            call_latency.add_metric([label], _buckets(row), (row["total_ms"] or 0) / 1000)
+        yield calls
+        yield call_latency
+        circuit = GaugeMetricFamily(
+            "hub_circuit_state", "0 closed, 1 half-open, 2 open.", labels=["connection"]
+        )
+        for name, state in Connection.objects.values_list("name", "circuit_state"):
+            circuit.add_metric([name], CIRCUIT.get(state, 0))
+        yield circuit
+
+
+def _buckets(row) -> list[tuple[str, float]]:
+    cumulative, out = 0, []
+    for ms, name in zip(LATENCY_BUCKETS_MS, BUCKET_FIELDS, strict=False):
+        cumulative += row[name] or 0
+        out.append((str(ms / 1000), cumulative))
+    out.append(("+Inf", cumulative + (row["gt_last"] or 0)))
+    return out
+
+
+def metrics(request):
+    """Prometheus text format, computed from the rollups at scrape time. Staff only."""
+    if not request.user.has_perm("webhooks.view_delivery"):
+        token_ok = False
+        from rest_framework.authentication import TokenAuthentication
+
+        try:
+            found = TokenAuthentication().authenticate(request)
+            token_ok = bool(found) and found[0].has_perm("webhooks.view_delivery")
+        except Exception:
+            token_ok = False
+        if not token_ok:
+            return HttpResponse("Authentication required (staff session or API token).\n",
+                                status=401, content_type="text/plain")  # fmt: skip
+    registry = CollectorRegistry()
+    registry.register(_Collector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def health_api(request):
+    """Every integration's status, the rule that decided it, and its figures."""
+    if not request.user.has_perm("webhooks.view_delivery"):
+        return Response({"detail": "You do not have permission."}, status=403)
+    items = health.overview()
+    return Response(
+        {
+            "integrations": [
+                {
+                    "kind": i.kind,
+                    "id": str(i.id),
+                    "name": i.name,
+                    "provider": i.provider,
+                    "status": i.status,
+                    "rule": i.rule,
+                    "last_hour": i.total_hour,
+                    "errors_last_hour": i.errors_hour,
+                    "last_24h": i.total_day,
+                    "errors_last_24h": i.errors_day,
+                    "success_rate_24h": i.success_rate,
+                    "p50_ms": i.p50_ms,
+                    "p95_ms": i.p95_ms,
+                    "last_success_at": i.last_success_at,
+                    "last_error_at": i.last_error_at,
+                    "last_error": i.last_error,
+                    "circuit": i.circuit or None,
+                    "rate_limit_remaining": i.rate_remaining,
+                    "queue_depth": i.queue_depth,
+                    "oldest_pending_at": i.oldest_pending_at,
+                }  # fmt: skip
+                for i in items
+            ]
+        }
+    )
