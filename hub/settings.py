@@ -333,6 +333,8 @@ CELERY_BEAT_SCHEDULE["webhooks-github-redeliveries"] = {
     "task": "webhooks.github_redeliveries",
     "schedule": HUB_GITHUB_REDELIVERY_SECONDS,
 }
+HUB_ALERT_SECONDS = env.float("HUB_ALERT_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["hub-alerts"] = {"task": "hub.evaluate_alerts", "schedule": HUB_ALERT_SECONDS}
 CELERY_BEAT_SCHEDULE["connections-health-checks"] = {
     "task": "connections.health_checks",
     "schedule": HUB_HEALTH_CHECK_SECONDS,

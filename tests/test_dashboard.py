@@ -116,3 +116,34 @@ def test_health_api_healthz_and_metrics(
     text = support.get("/metrics").content.decode()
     assert 'hub_deliveries_total{outcome="processed",source="Orders"} 2.0' in text
     assert "hub_processing_seconds_bucket" in text
+
+
+def test_admins_are_mailed_once_per_incident_and_on_recovery(
+    mailoutbox, django_user_model, make_source, post_webhook, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hub import alerts
+    from hub.models import Incident
+
+    django_user_model.objects.create_superuser("root2", "ops@example.test", "pw-root-12345")
+    source, _ = make_source("generic", name="Refunds", retry_schedule=[])
+    _deliver(post_webhook, source, "test.fail", 6, django_capture_on_commit_callbacks)
+    account = Connection.objects.create(name="GitHub @octocat", provider="github")
+    account.mark_needs_attention("linked account needs re-authorization: refused")
+    assert alerts.evaluate() == {"opened": 2, "closed": 0}
+    assert alerts.evaluate() == {"opened": 0, "closed": 0}  # once per incident
+    subjects = sorted(m.subject for m in mailoutbox)
+    assert subjects == ["[hub] GitHub @octocat is needs attention", "[hub] Refunds is down"]
+    assert mailoutbox[0].to == ["ops@example.test"]
+    # Recovery: the account is re-authorized, and the source's failures age out of the window.
+    account.set_status("healthy", "re-authorized")
+    later = timezone.now() + timedelta(minutes=20)
+    assert alerts.evaluate(now=later) == {"opened": 0, "closed": 2}
+    assert sorted(m.subject for m in mailoutbox[2:]) == [
+        "[hub] GitHub @octocat recovered",
+        "[hub] Refunds recovered",
+    ]
+    assert not Incident.objects.filter(closed_at__isnull=True).exists()
