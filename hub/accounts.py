@@ -50,8 +50,16 @@ def linked_accounts(request):
     return render(
         request,
         "accounts/linked.html",
-        {"rows": rows, "reauthorize_scope": REAUTHORIZE_SCOPE},
+        {"rows": rows, "reauthorize_scope": REAUTHORIZE_SCOPE, "github_ready": _github_ready()},
     )
+
+
+def _github_ready() -> bool:
+    """Whether an admin has configured the GitHub OAuth app (allauth's SocialApp) for this
+    site; without it the page explains instead of offering buttons that cannot work."""
+    from allauth.socialaccount.models import SocialApp
+
+    return SocialApp.objects.on_site(None).filter(provider="github").exists()
 
 
 @login_required

@@ -190,3 +190,13 @@ def fake_github(fake_github_server, db):
     )
     app.sites.add(Site.objects.get_current())
     return fake_github_server
+
+
+@pytest.fixture
+def roles(db):
+    """The role groups; transactional tests flush what the data migration created."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("hub.migrations.0001_roles").create_roles(apps, None)

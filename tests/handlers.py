@@ -37,3 +37,9 @@ def slow_first_attempt(event):
 def call_github_as_connection(event):
     """Calls out through the source's connection; the failure carries the token in a URL."""
     event.connection.client().get("/user", params={"access_token": event.connection.credentials})
+
+
+def fail_first(event):
+    """Fails on the first attempt only: a replay succeeds."""
+    if event.attempt == 1:
+        raise ConnectionError("downstream timed out after 30 s")

@@ -63,6 +63,7 @@ HUB_WEBHOOK_HANDLERS = {
         "test.flaky": "tests.handlers.fail_twice",
         "test.permanent": "tests.handlers.permanent",
         "test.slow": "tests.handlers.slow_first_attempt",
+        "test.once": "tests.handlers.fail_first",
     }
 }
 HUB_WEBHOOK_IGNORED_EVENTS = {"generic": ["test.ignored"]}

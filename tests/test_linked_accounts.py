@@ -38,7 +38,7 @@ def _oauth_dance(client, fake, process="login"):
 def test_sign_in_with_github_stores_the_token_encrypted(client, fake_github, mode):
     fake_github.token_mode = mode
     response = _oauth_dance(client, fake_github)
-    assert response.status_code == 302 and response["Location"] == "/accounts/linked/"
+    assert response.status_code == 302 and response["Location"] == "/"  # home: by role
     account = SocialAccount.objects.get(provider="github")
     assert account.extra_data["login"] == "octocat"
     token = AccountToken.objects.get(account=account)
@@ -294,3 +294,10 @@ def test_a_refused_token_that_cannot_be_refreshed_shows_revoked(
     token.refresh_from_db()
     assert token.status == "revoked"
     assert "Revoked" in client.get("/accounts/linked/").content.decode()
+
+
+def test_the_page_explains_when_github_is_not_configured(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("fay", password="pw-fay-12345"))
+    page = client.get("/accounts/linked/")
+    assert page.status_code == 200
+    assert 'id="github-not-configured"' in page.content.decode()
