@@ -29,6 +29,7 @@ from . import health
 staff_only = permission_required("webhooks.view_delivery", raise_exception=True)
 RANGES = {"1h": (timedelta(hours=1), TruncMinute), "24h": (timedelta(hours=24), TruncHour),
           "7d": (timedelta(days=7), TruncHour)}  # fmt: skip
+STEPS = {TruncMinute: timedelta(minutes=1), TruncHour: timedelta(hours=1)}
 DESK_STATUSES = ("dead", "retrying")
 PAGE = 50
 
@@ -99,8 +100,17 @@ def integration(request, kind, pk):
         .annotate(volume=volume, errors=errors, **buckets)
         .order_by("at")
     )
-    for point in series:
+    by_time = {point["at"]: point for point in series}
+    step = STEPS[trunc]
+    at = since.replace(second=0, microsecond=0)
+    if step == STEPS[TruncHour]:
+        at = at.replace(minute=0)
+    series = []  # every bucket of the range, empty ones included, so time reads left to right
+    while at <= timezone.now():
+        point = by_time.get(at, {"at": at, "volume": 0, "errors": 0})
         point["p95"] = percentile(point, 0.95)
+        series.append(point)
+        at += step
     item = next((i for i in health.overview() if i.kind == kind and str(i.id) == str(obj.pk)), None)
     context = {
         "obj": obj, "kind": kind, "item": item, "groups": groups, "recent": recent,

@@ -15,7 +15,7 @@
     const top = Math.max(1, ...values.filter((v) => v !== null));
     const step = width / Math.max(values.length, 1);
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    if (!values.length) {
+    if (!values.some((v) => v)) {
       const t = el("text", {x: 8, y: 20, fill: "#5b6b7c"});
       t.textContent = "No data in this range.";
       svg.appendChild(t);
@@ -31,8 +31,9 @@
         }
       });
     } else {
-      const pts = values.map((v, i) => v === null ? null : `${i * step + step / 2},${height - (v / top) * (height - 14)}`).filter(Boolean);
-      svg.appendChild(el("polyline", {points: pts.join(" "), fill: "none", stroke: color, "stroke-width": 2}));
+      const pts = values.map((v, i) => v === null ? null : [i * step + step / 2, height - (v / top) * (height - 14)]).filter(Boolean);
+      svg.appendChild(el("polyline", {points: pts.map((p) => p.join(",")).join(" "), fill: "none", stroke: color, "stroke-width": 2}));
+      pts.forEach(([x, y]) => svg.appendChild(el("circle", {cx: x, cy: y, r: 2.5, fill: color})));
     }
     const label = el("text", {x: 4, y: 11, fill: "#5b6b7c", "font-size": 11});
     label.textContent = kind === "bars" ? `max ${top}` : `max ${top} ms`;
