@@ -188,7 +188,11 @@ def fake_github(fake_github_server, db):
     app = SocialApp.objects.create(
         provider="github", name="Hub", client_id=CLIENT_ID, secret=crypto.encrypt(CLIENT_SECRET)
     )
-    app.sites.add(Site.objects.get_current())
+    # Transactional tests flush the default site that a migration created; put it back.
+    site, _ = Site.objects.get_or_create(
+        pk=settings.SITE_ID, defaults={"domain": "example.com", "name": "example.com"}
+    )
+    app.sites.add(site)
     return fake_github_server
 
 
