@@ -48,3 +48,4 @@ fi
 section bench/ingest.py
 section bench/processing.py
 section bench/client.py
+section bench/dashboard.py

@@ -110,15 +110,26 @@ def _apply(item: Integration, row: dict) -> None:
     item.p50_ms, item.p95_ms = percentile(row, 0.5), percentile(row, 0.95)
 
 
-def overview(now: datetime | None = None) -> list[Integration]:
+def overview(now: datetime | None = None, only: tuple[str, object] | None = None) -> list:
+    """Every integration's health, or with ``only=(kind, pk)`` just that one (its page)."""
     now = now or timezone.now()
+    sources, connections = Source.objects.all(), Connection.objects.all()
+    delivery_rollups, call_rollups = DeliveryRollup.objects.all(), CallRollup.objects.all()
+    pending = Delivery.objects.filter(status__in=PENDING)
+    if only is not None:
+        kind, pk = only
+        sources = sources.filter(pk=pk) if kind == "source" else sources.none()
+        connections = connections.filter(pk=pk) if kind == "connection" else connections.none()
+        delivery_rollups = delivery_rollups.filter(source_id=pk if kind == "source" else None)
+        call_rollups = call_rollups.filter(connection_id=pk if kind == "connection" else None)
+        pending = pending.filter(source_id=pk if kind == "source" else None)
     since_day, since_hour = now - timedelta(hours=24), now - timedelta(hours=1)
     since_window = now - timedelta(minutes=settings.HUB_HEALTH_RULES["window_minutes"])
     items: dict[tuple, Integration] = {}
     last_source_error = DeliveryErrorGroup.objects.filter(source=OuterRef("pk")).order_by(
         "-last_seen"
     )
-    for s in Source.objects.annotate(
+    for s in sources.annotate(
         last_error=Subquery(last_source_error.values("message")[:1])
     ).order_by("name"):
         items[("source", s.pk)] = Integration(
@@ -128,7 +139,7 @@ def overview(now: datetime | None = None) -> list[Integration]:
     last_call_error = CallErrorGroup.objects.filter(connection=OuterRef("pk")).order_by(
         "-last_seen"
     )
-    for c in Connection.objects.annotate(
+    for c in connections.annotate(
         last_group=Subquery(last_call_error.values("message")[:1])
     ).order_by("name"):
         needs_attention = c.status == c.Status.NEEDS_ATTENTION
@@ -144,7 +155,7 @@ def overview(now: datetime | None = None) -> list[Integration]:
         "errors": _int("failed") + _int("dead") + _int("rejected"),
     }  # fmt: skip
     rows = (
-        DeliveryRollup.objects.filter(minute__gte=since_day)
+        delivery_rollups.filter(minute__gte=since_day)
         .values("source_id")
         .annotate(**_sums(delivery_fields, since_hour, since_window))
     )
@@ -153,23 +164,19 @@ def overview(now: datetime | None = None) -> list[Integration]:
             _apply(items[("source", row["source_id"])], row)
     call_fields = {"total": _int("calls"), "errors": _int("failures")}
     rows = (
-        CallRollup.objects.filter(minute__gte=since_day)
+        call_rollups.filter(minute__gte=since_day)
         .values("connection_id")
         .annotate(**_sums(call_fields, since_hour, since_window))
     )
     for row in rows:
         if ("connection", row["connection_id"]) in items:
             _apply(items[("connection", row["connection_id"])], row)
-    pending = (
-        Delivery.objects.filter(status__in=PENDING)
-        .values("source_id")
-        .annotate(n=Count("id"), oldest=Min("received_at"))
-    )
+    pending = pending.values("source_id").annotate(n=Count("id"), oldest=Min("received_at"))
     for row in pending:
         item = items.get(("source", row["source_id"]))
         if item:
             item.queue_depth, item.oldest_pending_at = row["n"], row["oldest"]
-    _sparklines(items, now)
+    _sparklines(items, now, delivery_rollups, call_rollups)
     for item in items.values():
         item.status, item.rule = status_of(item, now)
     return list(items.values())
@@ -179,12 +186,12 @@ def _int(name):
     return Coalesce(F(name), 0, output_field=IntegerField())
 
 
-def _sparklines(items: dict, now: datetime) -> None:
+def _sparklines(items: dict, now: datetime, delivery_rollups, call_rollups) -> None:
     start = (now - timedelta(hours=23)).replace(minute=0, second=0, microsecond=0)
     hours = [start + timedelta(hours=i) for i in range(24)]
     series = {key: {h: (0, 0) for h in hours} for key in items}
     delivery_rows = (
-        DeliveryRollup.objects.filter(minute__gte=start)
+        delivery_rollups.filter(minute__gte=start)
         .annotate(hour=TruncHour("minute"))
         .values("source_id", "hour")
         .annotate(
@@ -197,7 +204,7 @@ def _sparklines(items: dict, now: datetime) -> None:
         if key in series and row["hour"] in series[key]:
             series[key][row["hour"]] = (row["volume"] or 0, row["errors"] or 0)
     call_rows = (
-        CallRollup.objects.filter(minute__gte=start)
+        call_rollups.filter(minute__gte=start)
         .annotate(hour=TruncHour("minute"))
         .values("connection_id", "hour")
         .annotate(volume=Sum("calls"), errors=Sum("failures"))
