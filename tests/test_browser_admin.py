@@ -77,7 +77,8 @@ def test_replay_all_dead_deliveries_and_watch_the_job_finish(live_server, page, 
     page.wait_for_selector("#job-progress")
     # The page refreshes itself every 2 s until the job is done.
     page.wait_for_function(
-        "document.querySelector('#job-status').textContent.startsWith('Done')", timeout=60_000
+        "(document.querySelector('#job-status')?.textContent || '').startsWith('Done')",
+        timeout=60_000,
     )
     assert re.search(r"Done: 25 queued, 0 skipped of 25", page.text_content("#job-status"))
     snap(page, "admin-replay-job-done")
