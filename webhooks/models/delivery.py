@@ -28,6 +28,7 @@ class Delivery(models.Model):
         Source,
         on_delete=models.PROTECT,
         related_name="deliveries",
+        db_index=False,  # webhooks_dl_source_recv (source, received_at) serves it
         help_text="The source whose URL received the request.",
     )
     provider = models.CharField(
@@ -120,7 +121,12 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["source", "-received_at"], name="webhooks_dl_source_recv"),
             models.Index(fields=["status", "-received_at"], name="webhooks_dl_status_recv"),
-            models.Index(fields=["status", "next_attempt_at"], name="webhooks_dl_status_due"),
+            # Only retrying rows: an INSERT of a new (queued) delivery never touches it.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="retrying"),
+                name="webhooks_dl_retry_due",
+            ),
         ]
 
     def __str__(self):
