@@ -155,3 +155,8 @@ def test_openapi_schema_and_docs(api_client, admin_user, client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
+
+
+def test_the_schema_and_docs_need_a_signed_in_user(client):
+    assert client.get("/api/schema/").status_code in (401, 403)
+    assert client.get("/api/docs/").status_code in (302, 401, 403)

@@ -5,23 +5,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0006_health_data'),
+        ("webhooks", "0006_health_data"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='delivery',
-            name='webhooks_dl_status_due',
+            model_name="delivery",
+            name="webhooks_dl_status_due",
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='source',
-            field=models.ForeignKey(db_index=False, help_text='The source whose URL received the request.', on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='webhooks.source'),
+            model_name="delivery",
+            name="source",
+            field=models.ForeignKey(
+                db_index=False,
+                help_text="The source whose URL received the request.",
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="deliveries",
+                to="webhooks.source",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'retrying')), fields=['next_attempt_at'], name='webhooks_dl_retry_due'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "retrying")),
+                fields=["next_attempt_at"],
+                name="webhooks_dl_retry_due",
+            ),
         ),
     ]
