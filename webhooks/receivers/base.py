@@ -29,8 +29,9 @@ class Receiver:
     """When true, a body that is not JSON is refused with 400 (and kept as a rejected request)."""
     done_at_ingest: ClassVar[frozenset[str]] = frozenset()
     """Event types fully handled by being stored (handshakes such as GitHub's ping)."""
-    handlers: ClassVar[dict[str, Any]] = {}
-    """Dispatch table: event type -> handler(event). Filled by webhooks.handlers at start-up."""
+    handlers: ClassVar[dict[str, str]] = {}
+    """Built-in dispatch table: event type -> dotted path of handler(event). webhooks.registry
+    imports them at start-up, merged with HUB_WEBHOOK_HANDLERS."""
     ignored_events: ClassVar[frozenset[str]] = frozenset()
     """Event types recorded as ignored on purpose (no handler wanted)."""
 
