@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from connections import rollups
 
@@ -52,7 +52,10 @@ def count(source_id, when: datetime, latency_ms: int | None = None, **fields) ->
             or time.monotonic() - _oldest >= settings.HUB_ROLLUP_SECONDS
         )
     if due:
-        flush()
+        try:
+            flush()
+        except DatabaseError:  # counts are best effort; the caller's work is already done
+            logger.warning("webhooks.health.flush_failed", exc_info=True)
 
 
 def flush() -> None:

@@ -15,6 +15,7 @@ Contract of ``receive(request, source_id)`` (it returns the HttpResponse to send
   authentic), at most HUB_REJECTED_STORE_PER_MINUTE per source per minute.
 """
 
+import contextlib
 import logging
 import time
 
@@ -116,7 +117,8 @@ def _accept(request, source: Source) -> JsonResponse:
     # Autocommit: the row is committed once the INSERT returns, so the 2xx below is durable.
     health.count(source.pk, now, received=1, processed=1 if done else 0)
     if done:
-        Source.objects.filter(pk=source.pk).update(verified_at=now)
+        with contextlib.suppress(DatabaseError):  # stored already: a failed mark is not an error
+            Source.objects.filter(pk=source.pk).update(verified_at=now)
         return JsonResponse(handshake or {"id": delivery_id, "status": "processed"})
     enqueue(delivery_id)
     return JsonResponse({"id": delivery_id, "status": "queued"}, status=202)
