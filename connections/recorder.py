@@ -9,8 +9,6 @@ with -9 loses at most one batch of call records (never a call's effect). Set the
 write every call as it ends.
 """
 
-import atexit
-import logging
 import threading
 import time
 from collections import defaultdict
@@ -39,7 +37,6 @@ class Call:
     rate_reset: float | None = None
 
 
-logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _buffer: list[Call] = []
 _oldest = 0.0
@@ -135,11 +132,4 @@ def _snapshots(calls: list[Call]) -> None:
         Connection.objects.filter(pk=connection_id).update(**fields)
 
 
-def _flush_at_exit() -> None:
-    try:
-        flush()
-    except Exception:  # the database may be gone already; never fail the process's exit
-        logger.warning("connections.recorder.flush_at_exit_failed", exc_info=True)
-
-
-atexit.register(_flush_at_exit)
+rollups.flush_at_exit(flush, "connections.recorder")

@@ -147,3 +147,17 @@ def database_url() -> str:
 
     s = connection.settings_dict
     return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+def create_github_source(env: dict, name: str) -> tuple[str, str]:
+    """A GitHub source created through ``manage.py shell`` in ``env``'s database:
+    returns (secret, source id)."""
+    out = manage(
+        "shell",
+        "-c",
+        f"from webhooks.models import Source; s=Source(name={name!r}, provider='github'); "
+        "print(s.set_secret()); s.save(); print(s.pk)",
+        env=env,
+    )
+    secret, source_id = out.split()[-2:]
+    return secret, source_id

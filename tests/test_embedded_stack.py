@@ -33,14 +33,7 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
     proc = stack.start(["make", "run"], env, log)
     try:
         stack.wait_for_port(port, timeout=180, proc=proc)
-        out = stack.manage(
-            "shell",
-            "-c",
-            "from webhooks.models import Source; s=Source(name='e2e', provider='github'); "
-            "print(s.set_secret()); s.save(); print(s.pk)",
-            env=env,
-        )
-        secret, source_id = out.split()[-2:]
+        secret, source_id = stack.create_github_source(env, "e2e")
         body, headers = signers.make_github(secret, str(uuid.uuid4()))
         url = f"http://127.0.0.1:{port}/webhooks/{source_id}/"
         response = requests.post(url, data=body, headers=headers, timeout=10)

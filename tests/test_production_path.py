@@ -109,14 +109,7 @@ def test_database_outage_answers_503_and_recovers(tmp_path, make_source):
     proc = None
     try:
         stack.manage("migrate", "-v0", env=env)
-        out = stack.manage(
-            "shell",
-            "-c",
-            "from webhooks.models import Source; s=Source(name='o', provider='github'); "
-            "print(s.set_secret()); s.save(); print(s.pk)",
-            env=env,
-        )
-        secret, source_id = out.split()[-2:]
+        secret, source_id = stack.create_github_source(env, "o")
         port = stack.free_port()
         proc = stack.gunicorn(port, env, tmp_path / "web.log")
         url = f"http://127.0.0.1:{port}/webhooks/{source_id}/"

@@ -8,7 +8,6 @@ flush after every task, web processes on their next count and at exit. A process
 loses at most one buffer of counts, never a delivery.
 """
 
-import atexit
 import logging
 import threading
 import time
@@ -80,11 +79,4 @@ def flush() -> None:
                 Source.objects.filter(pk=source_id).update(**marks)
 
 
-def _flush_at_exit() -> None:
-    try:
-        flush()
-    except Exception:  # the database may be gone already; never fail the process's exit
-        logger.warning("webhooks.health.flush_at_exit_failed", exc_info=True)
-
-
-atexit.register(_flush_at_exit)
+rollups.flush_at_exit(flush, "webhooks.health")
