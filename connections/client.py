@@ -186,6 +186,7 @@ class Client:
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
         mark_auth_failure: bool = True,
+        is_test: bool = False,
     ) -> requests.Response:
         connection, spec = self.connection, self.spec
         method = method.upper()
@@ -248,6 +249,7 @@ class Client:
                 error_message=redact(str(error)) if error else "",
                 rate_remaining=remaining,
                 rate_reset=reset,
+                is_test=is_test,
             )
         )
         if error is not None:

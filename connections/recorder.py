@@ -4,9 +4,10 @@ Contract: ``record(call)`` appends to this process's buffer and flushes when it 
 HUB_CALL_RECORD_BATCH calls or its oldest is HUB_CALL_RECORD_SECONDS old; ``flush()`` writes
 the CallRecords with one bulk INSERT, adds them into the per-minute CallRollups, and updates
 each connection's last success/error and rate-limit snapshot. Buffers are flushed after every
-Celery task and at process exit. This is a buffer of writes, not shared state: a process killed
-with -9 loses at most one batch of call records (never a call's effect). Set the batch to 1 to
-write every call as it ends.
+Celery task, in the background (connections.buffers) and at process exit; a health check
+flushes at once, so its result shows on the pages right away. This is a buffer of writes, not
+shared state: a process killed with -9 loses at most one batch of call records (never a call's
+effect). Set the batch to 1 to write every call as it ends.
 """
 
 import threading
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import transaction
 
-from . import rollups
+from . import buffers, rollups
 from .models import CallErrorGroup, CallRecord, CallRollup, Connection
 
 
@@ -35,6 +36,21 @@ class Call:
     error_message: str = ""
     rate_remaining: int | None = None
     rate_reset: float | None = None
+    is_test: bool = False
+
+
+FAILURE_FIELDS = {
+    "AuthFailed": "failed_auth",
+    "NotFound": "failed_not_found",
+    "ClientError": "failed_client",
+    "RateLimited": "failed_rate_limited",
+    "ProviderUnavailable": "failed_unavailable",
+}
+"""Error class of a failed call -> its CallRollup field; any other class is ``failed_other``."""
+
+
+def failure_field(error_class: str) -> str:
+    return FAILURE_FIELDS.get(error_class, "failed_other")
 
 
 _lock = threading.Lock()
@@ -48,6 +64,7 @@ def record(call: Call) -> None:
         if not _buffer:
             _oldest = time.monotonic()
         _buffer.append(call)
+        buffers.start()
         due = (
             len(_buffer) >= settings.HUB_CALL_RECORD_BATCH
             or time.monotonic() - _oldest >= settings.HUB_CALL_RECORD_SECONDS
@@ -74,6 +91,7 @@ def flush() -> int:
                     duration_ms=c.duration_ms,
                     attempts=c.attempts,
                     error_class=c.error_class,
+                    is_test=c.is_test,
                 )
                 for c in calls
             ]
@@ -92,11 +110,16 @@ def _rollup(calls: list[Call]) -> None:
         counts = {
             "calls": len(group),
             "failures": sum(1 for c in group if c.error_class),
+            "tests": sum(1 for c in group if c.is_test),
             "total_ms": sum(c.duration_ms for c in group),
         }
         for c in group:
-            name = rollups.bucket_field(c.duration_ms)
-            counts[name] = counts.get(name, 0) + 1
+            for name in (
+                rollups.bucket_field(c.duration_ms),
+                c.error_class and failure_field(c.error_class),
+            ):
+                if name:
+                    counts[name] = counts.get(name, 0) + 1
         key = {"connection_id": connection_id, "minute": minute}
         rollups.add(CallRollup, key, counts, slowest=max(c.duration_ms for c in group))
 
@@ -133,3 +156,4 @@ def _snapshots(calls: list[Call]) -> None:
 
 
 rollups.flush_at_exit(flush, "connections.recorder")
+buffers.register("connections.recorder", flush)

@@ -6,30 +6,31 @@ else is refused (end users have their linked-accounts pages).
 
 import contextlib
 import json
+import uuid
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection as db
-from django.db.models import F, Func, Sum, TextField, Value
-from django.db.models.functions import Cast, TruncHour, TruncMinute
+from django.db.models import F, Func, TextField, Value
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connections.models import CallErrorGroup, CallRecord, CallRollup, Connection
-from connections.rollups import BUCKET_FIELDS, percentile
+from connections.models import CallErrorGroup, CallRecord, Connection
 from webhooks import replay, retention
 from webhooks.filters import filtered
-from webhooks.models import Delivery, DeliveryErrorGroup, DeliveryRollup, ReplayJob, Source
+from webhooks.models import Delivery, DeliveryErrorGroup, ReplayJob, Source
 
-from . import health
+from . import figures, health
 
 staff_only = permission_required("webhooks.view_delivery", raise_exception=True)
-RANGES = {"1h": (timedelta(hours=1), TruncMinute), "24h": (timedelta(hours=24), TruncHour),
-          "7d": (timedelta(days=7), TruncHour)}  # fmt: skip
-STEPS = {TruncMinute: timedelta(minutes=1), TruncHour: timedelta(hours=1)}
+RANGES = {"1h": (timedelta(hours=1), False), "24h": (timedelta(hours=24), True),
+          "7d": (timedelta(days=7), True)}  # fmt: skip
+"""Range -> (span, hourly buckets); otherwise per minute."""
+RANGE_LABELS = {"1h": "last hour", "24h": "last 24 h", "7d": "last 7 days"}
 DESK_STATUSES = ("dead", "retrying")
 PAGE = 50
 
@@ -72,53 +73,58 @@ def overview(request):
 @login_required
 @staff_only
 def integration(request, kind, pk):
-    span, trunc = RANGES.get(request.GET.get("range", "24h"), RANGES["24h"])
-    since = timezone.now() - span
+    """One integration: its status, the figures of the chosen range (hub/figures.py), charts of
+    those figures per bucket, its error history and recent activity."""
+    range_name = request.GET.get("range", "24h")
+    if range_name not in RANGES:
+        range_name = "24h"
+    span, hourly = RANGES[range_name]
     if kind == "source":
-        obj = get_object_or_404(Source, pk=pk)
-        rollups = DeliveryRollup.objects.filter(source=obj, minute__gte=since)
-        volume = Sum("received") + Sum("rejected")
-        errors = Sum("failed") + Sum("dead") + Sum("rejected")
+        obj = get_object_or_404(Source, pk=pk) if _is_uuid(pk) else None
         groups = DeliveryErrorGroup.objects.filter(source=obj)[:50]
         recent = (
             Delivery.objects.filter(source=obj)
             .defer("body", "headers")
             .order_by("-received_at")[:20]
         )
-    elif kind == "connection":
+    elif kind == "connection" and pk.isdigit():
         obj = get_object_or_404(Connection, pk=pk)
-        rollups = CallRollup.objects.filter(connection=obj, minute__gte=since)
-        volume, errors = Sum("calls"), Sum("failures")
         groups = CallErrorGroup.objects.filter(connection=obj)[:50]
         recent = CallRecord.objects.filter(connection=obj).order_by("-started_at")[:20]
     else:
         raise Http404
-    buckets = {name: Sum(name) for name in BUCKET_FIELDS}
-    series = list(
-        rollups.annotate(at=trunc("minute"))
-        .values("at")
-        .annotate(volume=volume, errors=errors, **buckets)
-        .order_by("at")
-    )
-    by_time = {point["at"]: point for point in series}
-    step = STEPS[trunc]
-    at = since.replace(second=0, microsecond=0)
-    if step == STEPS[TruncHour]:
-        at = at.replace(minute=0)
-    series = []  # every bucket of the range, empty ones included, so time reads left to right
-    while at <= timezone.now():
-        point = by_time.get(at, {"at": at, "volume": 0, "errors": 0})
-        point["p95"] = percentile(point, 0.95)
-        series.append(point)
-        at += step
-    item = next((i for i in health.overview() if i.kind == kind and str(i.id) == str(obj.pk)), None)
+    if obj is None:
+        raise Http404
+    now = timezone.now()
+    since = figures.window_start(now, span)
+    found = figures.figures(kind, {"range": since}, ids=[obj.pk]).get(obj.pk)
+    shown = found["range"] if found else figures.empty(kind)
+    points = figures.series(kind, obj.pk, since, now, hourly=hourly)
+    (item,) = health.overview(now, only=(kind, obj.pk))
     context = {
-        "obj": obj, "kind": kind, "item": item, "groups": groups, "recent": recent,
-        "range": request.GET.get("range", "24h"), "ranges": list(RANGES),
-        "series": [[p["at"].isoformat(), p["volume"] or 0, p["errors"] or 0, p["p95"]]
-                   for p in series],
+        "obj": obj, "kind": kind, "item": item, "figures": shown, "groups": groups,
+        "recent": recent, "range": range_name, "ranges": list(RANGES),
+        "range_label": RANGE_LABELS[range_name],
+        "series": {"hourly": hourly, "points": [_point(at, f) for at, f in points]},
     }  # fmt: skip
     return render(request, "dashboard/integration.html", context)
+
+
+def _point(at, f) -> dict:
+    point = {"at": at.isoformat(), "volume": f.volume, "errors": f.errors, "p95": f.p95_ms}
+    if isinstance(f, figures.SourceFigures):
+        point.update(refused=f.refused, failed_attempts=f.failed_attempts)
+    else:
+        point.update(tests=f.tests)
+    return point
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _desk_filters(params) -> dict:
@@ -191,7 +197,7 @@ def replay_one(request, pk):
     from django.contrib import messages
 
     delivery = get_object_or_404(Delivery, pk=pk)
-    if replay.replay_ids([pk]):
+    if replay.replay_ids([pk], by=request.user.get_username()):
         messages.success(request, f"Delivery {pk} queued again.")
     else:
         messages.error(request, replay.why_not_replayable(delivery) or "It changed state.")

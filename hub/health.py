@@ -1,33 +1,40 @@
 """Per-integration health for the dashboard, the health API and alerts.
 
-``overview(now)`` returns one ``Integration`` per webhook source and per connection, computed
-from the per-minute rollups, grouped errors and a few snapshot fields with a fixed number of
+``overview(now, only=None)`` returns one ``Integration`` per webhook source and per connection
+(or just ``only=(kind, pk)``) with its figures (hub/figures.py) over the last hour, the last
+24 h and the status window, from the rollups and a few snapshot fields, with a fixed number of
 queries (it costs the same with 10 deliveries or 10 million). ``status_of`` applies the rules
 in HUB_HEALTH_RULES, in order, and says which rule decided:
 
-- needs attention: the connection is flagged (refused credentials, revoked access, a linked
-  account that must be re-authorized);
-- down: the circuit is open, or every one of at least ``min_events`` outcomes in the last
-  ``window_minutes`` failed;
-- degraded: the success rate over the window is under ``degraded_below``, or the oldest pending
-  delivery has waited more than ``stuck_after_minutes``;
-- healthy otherwise (quiet integrations included).
+1. needs attention: the connection is flagged (refused credentials, revoked access, a linked
+   account that must be re-authorized), or every one of at least ``min_events`` requests a
+   source got in the window was refused (a sender with the wrong secret, say);
+2. down: the circuit is open; the last health check failed and no call succeeded since; or
+   every one of at least ``min_events`` attempts (calls) in the last ``window_minutes`` failed;
+3. degraded: the success rate of attempts (calls) over the window is under ``degraded_below``;
+   nothing succeeded in 24 h though something finished (0% is never healthy); or the oldest
+   pending delivery has waited more than ``stuck_after_minutes``;
+4. no data: nothing happened in the last 24 h (no delivery, refusal, attempt or call);
+5. healthy.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, IntegerField, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncHour
+from django.db.models import Count, Min, OuterRef, Subquery, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from connections.models import CallErrorGroup, CallRollup, Connection
-from connections.rollups import BUCKET_FIELDS, percentile
 from webhooks.models import Delivery, DeliveryErrorGroup, DeliveryRollup, Source
 
-SEVERITY = {"down": 0, "needs_attention": 1, "degraded": 2, "healthy": 3}
+from . import figures
+from .figures import ConnectionFigures, SourceFigures
+
+SEVERITY = {"down": 0, "needs_attention": 1, "degraded": 2, "healthy": 3, "no_data": 4}
 PENDING = (Delivery.Status.QUEUED, Delivery.Status.RETRYING, Delivery.Status.PROCESSING)
+STATUS_LABELS = {"needs_attention": "needs attention", "no_data": "no data"}
 
 
 @dataclass
@@ -36,14 +43,9 @@ class Integration:
     id: object
     name: str
     provider: str
-    total_hour: int = 0
-    errors_hour: int = 0
-    total_day: int = 0
-    errors_day: int = 0
-    window_total: int = 0
-    window_errors: int = 0
-    p50_ms: int | None = None
-    p95_ms: int | None = None
+    hour: SourceFigures | ConnectionFigures
+    day: SourceFigures | ConnectionFigures
+    window: SourceFigures | ConnectionFigures
     last_success_at: datetime | None = None
     last_error_at: datetime | None = None
     last_error: str = ""
@@ -52,17 +54,45 @@ class Integration:
     queue_depth: int = 0
     oldest_pending_at: datetime | None = None
     flagged: str = ""
+    check_ok: bool | None = None
+    check_at: datetime | None = None
+    check_message: str = ""
     sparkline: list = field(default_factory=list)  # 24 x (volume, errors), oldest first
-    status: str = "healthy"
+    status: str = "no_data"
     rule: str = ""
+
+    # The overview's columns: volume and errors per kind (see hub/figures.py).
+    @property
+    def total_hour(self) -> int:
+        return self.hour.volume
+
+    @property
+    def errors_hour(self) -> int:
+        return self.hour.errors
+
+    @property
+    def total_day(self) -> int:
+        return self.day.volume
+
+    @property
+    def errors_day(self) -> int:
+        return self.day.errors
 
     @property
     def success_rate(self) -> float | None:
-        return 1 - self.errors_day / self.total_day if self.total_day else None
+        return self.day.success_rate
+
+    @property
+    def p50_ms(self) -> int | None:
+        return self.day.p50_ms
+
+    @property
+    def p95_ms(self) -> int | None:
+        return self.day.p95_ms
 
     @property
     def status_label(self) -> str:
-        return self.status.replace("_", " ")
+        return STATUS_LABELS.get(self.status, self.status)
 
     @property
     def severity(self) -> int:
@@ -71,147 +101,142 @@ class Integration:
 
 def status_of(item: Integration, now: datetime) -> tuple[str, str]:
     rules = settings.HUB_HEALTH_RULES
-    window = rules["window_minutes"]
+    window, least = rules["window_minutes"], rules["min_events"]
+    w = item.window
     if item.flagged:
         return "needs_attention", item.flagged
+    if item.kind == "source" and w.refused >= least and not w.received:
+        return "needs_attention", (
+            f"all {w.refused} requests in the last {window} min were refused "
+            f"({_reasons(w.refused_by_reason)}): check the sender's secret and settings"
+        )
     if item.circuit == "open":
         return "down", "circuit open: calls fail fast after repeated failures"
-    total, errors = item.window_total, item.window_errors
-    if total >= rules["min_events"] and errors == total:
-        return "down", f"all {total} outcomes in the last {window} min failed"
-    if total >= rules["min_events"] and 1 - errors / total < rules["degraded_below"]:
-        rate = 100 * (1 - errors / total)
+    if item.check_ok is False and (
+        item.last_success_at is None or (item.check_at and item.last_success_at < item.check_at)
+    ):
+        return "down", f"the last health check failed: {item.check_message}"[:300]
+    what = "attempts" if item.kind == "source" else "calls"
+    total, failed = (
+        (w.attempts, w.failed_attempts) if item.kind == "source" else (w.calls, w.failures)
+    )
+    if total >= least and failed == total:
+        return "down", f"all {total} {what} in the last {window} min failed"
+    if total >= least and 1 - failed / total < rules["degraded_below"]:
+        rate = 100 * (1 - failed / total)
         return "degraded", (
-            f"success {rate:.0f}% < {100 * rules['degraded_below']:.0f}% over {window} min"
+            f"{rate:.0f}% of {what} succeeded over {window} min "
+            f"(below {100 * rules['degraded_below']:.0f}%)"
         )
+    if item.day.success_rate == 0:
+        return "degraded", f"nothing succeeded in 24 h ({item.day.errors} failed)"
     if item.oldest_pending_at:
         waited = (now - item.oldest_pending_at).total_seconds() / 60
         if waited > rules["stuck_after_minutes"]:
-            return "degraded", f"oldest pending delivery waited {waited:.0f} min"
+            return "degraded", f"the oldest pending delivery has waited {waited:.0f} min"
+    if not item.day.any:
+        return "no_data", "nothing received, refused or called in 24 h"
     return "healthy", ""
 
 
-def _sums(fields, since_hour, since_window):
-    """Conditional sums: 24 h totals, the last hour and the status window, and buckets."""
-    agg = {}
-    for name, expr in fields.items():
-        agg[f"day_{name}"] = Coalesce(Sum(expr), 0)
-        agg[f"hour_{name}"] = Coalesce(Sum(expr, filter=Q(minute__gte=since_hour)), 0)
-        agg[f"win_{name}"] = Coalesce(Sum(expr, filter=Q(minute__gte=since_window)), 0)
-    for name in BUCKET_FIELDS:
-        agg[name] = Coalesce(Sum(name), 0)
-    return agg
-
-
-def _apply(item: Integration, row: dict) -> None:
-    item.total_day, item.errors_day = row["day_total"], row["day_errors"]
-    item.total_hour, item.errors_hour = row["hour_total"], row["hour_errors"]
-    item.window_total, item.window_errors = row["win_total"], row["win_errors"]
-    item.p50_ms, item.p95_ms = percentile(row, 0.5), percentile(row, 0.95)
+def _reasons(by_reason: dict) -> str:
+    return ", ".join(f"{reason} {n}" for reason, n in by_reason.items() if n) or "any reason"
 
 
 def overview(now: datetime | None = None, only: tuple[str, object] | None = None) -> list:
     """Every integration's health, or with ``only=(kind, pk)`` just that one (its page)."""
     now = now or timezone.now()
     sources, connections = Source.objects.all(), Connection.objects.all()
-    delivery_rollups, call_rollups = DeliveryRollup.objects.all(), CallRollup.objects.all()
     pending = Delivery.objects.filter(status__in=PENDING)
+    ids = {"source": None, "connection": None}
     if only is not None:
         kind, pk = only
-        sources = sources.filter(pk=pk) if kind == "source" else sources.none()
-        connections = connections.filter(pk=pk) if kind == "connection" else connections.none()
-        delivery_rollups = delivery_rollups.filter(source_id=pk if kind == "source" else None)
-        call_rollups = call_rollups.filter(connection_id=pk if kind == "connection" else None)
-        pending = pending.filter(source_id=pk if kind == "source" else None)
-    since_day, since_hour = now - timedelta(hours=24), now - timedelta(hours=1)
-    since_window = now - timedelta(minutes=settings.HUB_HEALTH_RULES["window_minutes"])
+        ids = {"source": [], "connection": []}
+        ids[kind] = [pk]
+        sources = sources.filter(pk__in=ids["source"])
+        connections = connections.filter(pk__in=ids["connection"])
+        pending = pending.filter(source_id__in=ids["source"])
+    windows = {
+        "day": figures.window_start(now, timedelta(hours=24)),
+        "hour": figures.window_start(now, timedelta(hours=1)),
+        "window": figures.window_start(
+            now, timedelta(minutes=settings.HUB_HEALTH_RULES["window_minutes"])
+        ),
+    }
     items: dict[tuple, Integration] = {}
-    last_source_error = DeliveryErrorGroup.objects.filter(source=OuterRef("pk")).order_by(
-        "-last_seen"
-    )
+    newest = DeliveryErrorGroup.objects.filter(source=OuterRef("pk")).order_by("-last_seen")
+    sums = figures.figures("source", windows, ids["source"]) if ids["source"] != [] else {}
     for s in sources.annotate(
-        last_error=Subquery(last_source_error.values("message")[:1])
+        error_class=Subquery(newest.values("error_class")[:1]),
+        error_message=Subquery(newest.values("message")[:1]),
     ).order_by("name"):
+        f = sums.get(s.pk) or {name: SourceFigures() for name in windows}
         items[("source", s.pk)] = Integration(
-            "source", s.pk, s.name, s.provider, last_success_at=s.last_success_at,
-            last_error_at=s.last_error_at, last_error=s.last_error or "",
+            "source", s.pk, s.name, s.provider, **f, last_success_at=s.last_success_at,
+            last_error_at=s.last_error_at, last_error=_error(s.error_class, s.error_message),
         )  # fmt: skip
-    last_call_error = CallErrorGroup.objects.filter(connection=OuterRef("pk")).order_by(
-        "-last_seen"
+    newest = CallErrorGroup.objects.filter(connection=OuterRef("pk")).order_by("-last_seen")
+    sums = (
+        figures.figures("connection", windows, ids["connection"]) if ids["connection"] != [] else {}
     )
     for c in connections.annotate(
-        last_group=Subquery(last_call_error.values("message")[:1])
+        error_class=Subquery(newest.values("error_class")[:1]),
+        error_message=Subquery(newest.values("message")[:1]),
     ).order_by("name"):
-        needs_attention = c.status == c.Status.NEEDS_ATTENTION
-        flagged = (c.status_reason or "needs attention") if needs_attention else ""
+        flagged = ""
+        if c.status == c.Status.NEEDS_ATTENTION:
+            flagged = c.status_reason or "needs attention"
+        f = sums.get(c.pk) or {name: ConnectionFigures() for name in windows}
         items[("connection", c.pk)] = Integration(
-            "connection", c.pk, c.name, c.provider, last_success_at=c.last_success_at,
-            last_error_at=c.last_error_at, last_error=c.last_group or c.last_error,
+            "connection", c.pk, c.name, c.provider, **f, last_success_at=c.last_success_at,
+            last_error_at=c.last_error_at,
+            last_error=_error(c.error_class, c.error_message) or c.last_error,
             circuit=c.circuit_state, rate_remaining=c.rate_limit_remaining, flagged=flagged,
+            check_ok=c.last_health_check_ok, check_at=c.last_health_check_at,
+            check_message=c.last_health_check_message,
         )  # fmt: skip
-    delivery_fields = {
-        "total": _int("processed") + _int("ignored") + _int("failed") + _int("dead")
-        + _int("rejected"),
-        "errors": _int("failed") + _int("dead") + _int("rejected"),
-    }  # fmt: skip
-    rows = (
-        delivery_rollups.filter(minute__gte=since_day)
-        .values("source_id")
-        .annotate(**_sums(delivery_fields, since_hour, since_window))
-    )
-    for row in rows:
-        if ("source", row["source_id"]) in items:
-            _apply(items[("source", row["source_id"])], row)
-    call_fields = {"total": _int("calls"), "errors": _int("failures")}
-    rows = (
-        call_rollups.filter(minute__gte=since_day)
-        .values("connection_id")
-        .annotate(**_sums(call_fields, since_hour, since_window))
-    )
-    for row in rows:
-        if ("connection", row["connection_id"]) in items:
-            _apply(items[("connection", row["connection_id"])], row)
-    pending = pending.values("source_id").annotate(n=Count("id"), oldest=Min("received_at"))
-    for row in pending:
-        item = items.get(("source", row["source_id"]))
-        if item:
-            item.queue_depth, item.oldest_pending_at = row["n"], row["oldest"]
-    _sparklines(items, now, delivery_rollups, call_rollups)
+    if ids["source"] != []:
+        for row in pending.values("source_id").annotate(n=Count("id"), oldest=Min("received_at")):
+            item = items.get(("source", row["source_id"]))
+            if item:
+                item.queue_depth, item.oldest_pending_at = row["n"], row["oldest"]
+    _sparklines(items, now, ids)
     for item in items.values():
         item.status, item.rule = status_of(item, now)
     return list(items.values())
 
 
-def _int(name):
-    return Coalesce(F(name), 0, output_field=IntegerField())
+def _error(error_class: str | None, message: str | None) -> str:
+    if not error_class:
+        return ""
+    return f"{error_class}: {message}" if message else error_class
 
 
-def _sparklines(items: dict, now: datetime, delivery_rollups, call_rollups) -> None:
+SPARK = {
+    "source": (DeliveryRollup, "source_id", Sum("received"), Sum("dead")),
+    "connection": (CallRollup, "connection_id", Sum("calls"), Sum("failures")),
+}
+
+
+def _sparklines(items: dict, now: datetime, ids: dict) -> None:
+    """24 hourly (volume, errors) pairs per integration, the current hour last."""
     start = (now - timedelta(hours=23)).replace(minute=0, second=0, microsecond=0)
     hours = [start + timedelta(hours=i) for i in range(24)]
     series = {key: {h: (0, 0) for h in hours} for key in items}
-    delivery_rows = (
-        delivery_rollups.filter(minute__gte=start)
-        .annotate(hour=TruncHour("minute"))
-        .values("source_id", "hour")
-        .annotate(
-            volume=Sum("received") + Sum("rejected"),
-            errors=Sum("failed") + Sum("dead") + Sum("rejected"),
+    for kind, (model, key, volume, errors) in SPARK.items():
+        if ids[kind] == []:
+            continue
+        rows = model.objects.filter(minute__gte=start)
+        if ids[kind] is not None:
+            rows = rows.filter(**{f"{key}__in": ids[kind]})
+        rows = (
+            rows.annotate(hour=TruncHour("minute"))
+            .values(key, "hour")
+            .annotate(volume=volume, errors=errors)
         )
-    )
-    for row in delivery_rows:
-        key = ("source", row["source_id"])
-        if key in series and row["hour"] in series[key]:
-            series[key][row["hour"]] = (row["volume"] or 0, row["errors"] or 0)
-    call_rows = (
-        call_rollups.filter(minute__gte=start)
-        .annotate(hour=TruncHour("minute"))
-        .values("connection_id", "hour")
-        .annotate(volume=Sum("calls"), errors=Sum("failures"))
-    )
-    for row in call_rows:
-        key = ("connection", row["connection_id"])
-        if key in series and row["hour"] in series[key]:
-            series[key][row["hour"]] = (row["volume"] or 0, row["errors"] or 0)
+        for row in rows:
+            cells = series.get((kind, row[key]))
+            if cells is not None and row["hour"] in cells:
+                cells[row["hour"]] = (row["volume"] or 0, row["errors"] or 0)
     for key, item in items.items():
         item.sparkline = [series[key][h] for h in hours]

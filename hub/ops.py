@@ -23,9 +23,8 @@ from connections.rollups import BUCKET_FIELDS, LATENCY_BUCKETS_MS
 from hub.celery import app as celery_app
 from webhooks.models import Delivery, DeliveryRollup
 
-from . import health
+from . import figures, health
 
-OUTCOMES = ("received", "rejected", "processed", "ignored", "failed", "dead")
 CIRCUIT = {"closed": 0, "half_open": 1, "open": 2}
 
 
@@ -60,23 +59,54 @@ def _broker():
 
 
 class _Collector:
+    """The figures of hub/figures.py over the whole of the rollups (never a scan of the logs).
+    Counters only grow; ``hub_deliveries_finished`` is a gauge because a replay moves a
+    delivery out of its outcome."""
+
     def collect(self):
-        deliveries = CounterMetricFamily(
-            "hub_deliveries", "Deliveries by source and outcome.", labels=["source", "outcome"]
+        yield from self._sources()
+        yield from self._connections()
+
+    def _sources(self):
+        received = CounterMetricFamily(
+            "hub_deliveries_received", "Deliveries accepted.", labels=["source"]
+        )
+        refused = CounterMetricFamily(
+            "hub_requests_refused", "Requests refused, by reason.", labels=["source", "reason"]
+        )
+        finished = GaugeMetricFamily(
+            "hub_deliveries_finished",
+            "Deliveries by current outcome (a replay moves one out of its outcome).",
+            labels=["source", "outcome"],
+        )
+        attempts = CounterMetricFamily(
+            "hub_delivery_attempts", "Processing attempts that ended.", labels=["source"]
+        )
+        failed = CounterMetricFamily(
+            "hub_delivery_attempts_failed", "Attempts that did not succeed.", labels=["source"]
+        )
+        replays = CounterMetricFamily(
+            "hub_delivery_replays", "Attempts started by a replay.", labels=["source"]
         )
         latency = HistogramMetricFamily(
             "hub_processing_seconds", "Handler time per attempt.", labels=["source"]
         )
         rows = DeliveryRollup.objects.values("source_id", "source__name").annotate(
-            **{name: Sum(name) for name in (*OUTCOMES, *BUCKET_FIELDS, "total_ms")}
+            **{name: Sum(name) for name in (*figures.SOURCE_FIELDS, *BUCKET_FIELDS, "total_ms")}
         )
         for row in rows:
             label = row["source__name"]
-            for outcome in OUTCOMES:
-                deliveries.add_metric([label, outcome], row[outcome] or 0)
+            f = figures.SourceFigures.from_sums(row)
+            received.add_metric([label], f.received)
+            for reason, n in f.refused_by_reason.items():
+                refused.add_metric([label, reason], n)
+            for outcome in ("processed", "ignored", "dead"):
+                finished.add_metric([label, outcome], getattr(f, outcome))
+            attempts.add_metric([label], f.attempts)
+            failed.add_metric([label], f.failed_attempts)
+            replays.add_metric([label], f.replays)
             latency.add_metric([label], _buckets(row), (row["total_ms"] or 0) / 1000)
-        yield deliveries
-        yield latency
+        yield from (received, refused, finished, attempts, failed, replays, latency)
         queue = GaugeMetricFamily("hub_queue_depth", "Deliveries waiting.", labels=["source"])
         pending = (
             Delivery.objects.filter(status__in=health.PENDING)
@@ -86,22 +116,30 @@ class _Collector:
         for row in pending:
             queue.add_metric([row["source__name"]], row["n"])
         yield queue
+
+    def _connections(self):
         calls = CounterMetricFamily(
-            "hub_calls", "Outbound calls by connection and result.", labels=["connection", "result"]
+            "hub_calls", "Outbound calls (health checks included).", labels=["connection"]
         )
+        failures = CounterMetricFamily(
+            "hub_call_failures", "Failed calls by error class.", labels=["connection", "cls"]
+        )
+        tests = CounterMetricFamily("hub_test_calls", "Health-check calls.", labels=["connection"])
         call_latency = HistogramMetricFamily(
             "hub_call_seconds", "Outbound call duration.", labels=["connection"]
         )
         rows = CallRollup.objects.values("connection__name").annotate(
-            **{name: Sum(name) for name in ("calls", "failures", *BUCKET_FIELDS, "total_ms")}
+            **{name: Sum(name) for name in (*figures.CONNECTION_FIELDS, *BUCKET_FIELDS, "total_ms")}
         )
         for row in rows:
             label = row["connection__name"]
-            calls.add_metric([label, "ok"], (row["calls"] or 0) - (row["failures"] or 0))
-            calls.add_metric([label, "error"], row["failures"] or 0)
+            f = figures.ConnectionFigures.from_sums(row)
+            calls.add_metric([label], f.calls)
+            for cls, n in f.failures_by_class.items():
+                failures.add_metric([label, cls], n)
+            tests.add_metric([label], f.tests)
             call_latency.add_metric([label], _buckets(row), (row["total_ms"] or 0) / 1000)
-        yield calls
-        yield call_latency
+        yield from (calls, failures, tests, call_latency)
         circuit = GaugeMetricFamily(
             "hub_circuit_state", "0 closed, 1 half-open, 2 open.", labels=["connection"]
         )
@@ -141,36 +179,41 @@ def metrics(request):
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])
 def health_api(request):
-    """Every integration's status, the rule that decided it, and its figures."""
+    """Every integration's status, the rule that decided it, and its figures (hub/figures.py):
+    for a source, ``last_24h``/``last_hour`` = deliveries accepted, ``errors_*`` = deliveries
+    that ended dead, ``success_rate_24h`` = (processed + ignored) / finished (null when nothing
+    finished), ``refused_24h``, ``failed_attempts_24h``, ``replays_24h``; for a connection,
+    ``last_24h``/``last_hour`` = calls (health checks included), ``errors_*`` = failed calls,
+    ``tests_24h`` and ``failures_by_class_24h``."""
     if not request.user.has_perm("webhooks.view_delivery"):
         return Response({"detail": "You do not have permission."}, status=403)
-    items = health.overview()
-    return Response(
-        {
-            "integrations": [
-                {
-                    "kind": i.kind,
-                    "id": str(i.id),
-                    "name": i.name,
-                    "provider": i.provider,
-                    "status": i.status,
-                    "rule": i.rule,
-                    "last_hour": i.total_hour,
-                    "errors_last_hour": i.errors_hour,
-                    "last_24h": i.total_day,
-                    "errors_last_24h": i.errors_day,
-                    "success_rate_24h": i.success_rate,
-                    "p50_ms": i.p50_ms,
-                    "p95_ms": i.p95_ms,
-                    "last_success_at": i.last_success_at,
-                    "last_error_at": i.last_error_at,
-                    "last_error": i.last_error,
-                    "circuit": i.circuit or None,
-                    "rate_limit_remaining": i.rate_remaining,
-                    "queue_depth": i.queue_depth,
-                    "oldest_pending_at": i.oldest_pending_at,
-                }  # fmt: skip
-                for i in items
-            ]
-        }
-    )
+    return Response({"integrations": [integration_json(i) for i in health.overview()]})
+
+
+def integration_json(i) -> dict:
+    data = {
+        "kind": i.kind, "id": str(i.id), "name": i.name, "provider": i.provider,
+        "status": i.status, "rule": i.rule,
+        "last_hour": i.hour.volume, "errors_last_hour": i.hour.errors,
+        "last_24h": i.day.volume, "errors_last_24h": i.day.errors,
+        "success_rate_24h": i.day.success_rate, "p50_ms": i.day.p50_ms, "p95_ms": i.day.p95_ms,
+        "last_success_at": i.last_success_at, "last_error_at": i.last_error_at,
+        "last_error": i.last_error, "circuit": i.circuit or None,
+        "rate_limit_remaining": i.rate_remaining, "queue_depth": i.queue_depth,
+        "oldest_pending_at": i.oldest_pending_at,
+    }  # fmt: skip
+    if i.kind == "source":
+        data.update(
+            refused_24h=i.day.refused,
+            refused_by_reason_24h=i.day.refused_by_reason,
+            failed_attempts_24h=i.day.failed_attempts,
+            replays_24h=i.day.replays,
+        )
+    else:
+        data.update(
+            tests_24h=i.day.tests,
+            failures_by_class_24h=i.day.failures_by_class,
+            last_health_check_ok=i.check_ok,
+            last_health_check_at=i.check_at,
+        )
+    return data

@@ -302,6 +302,9 @@ HUB_HEALTH_RULES = {
 HUB_ROLLUP_BATCH = env.int("HUB_ROLLUP_BATCH", default=500)
 HUB_ROLLUP_SECONDS = env.float("HUB_ROLLUP_SECONDS", default=1.0)
 """Delivery outcome counts are buffered per process and added to the rollups this often."""
+HUB_BACKGROUND_FLUSH = env.bool("HUB_BACKGROUND_FLUSH", default=True)
+"""Flush the per-process buffers (rollup counts, call records) every HUB_ROLLUP_SECONDS from a
+background thread, so a quiet process's last counts show up on the pages (connections.buffers)."""
 HUB_ADMIN_COUNT_CAP = env.int("HUB_ADMIN_COUNT_CAP", default=10_000)
 """Admin lists of big logs count at most this many rows exactly (connections.paginators)."""
 

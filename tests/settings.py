@@ -75,6 +75,9 @@ os.makedirs(STATIC_ROOT, exist_ok=True)
 CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
 DATABASES["default"]["TEST"] = {"NAME": f"test_hub_{RUN_ID}"}
 CELERY_TASK_DEFAULT_QUEUE = f"hub-test-{RUN_ID}"
+# Tests flush the buffers explicitly: a background thread's own database connection cannot see
+# a test's uncommitted rows (tests of the thread turn it on for themselves).
+HUB_BACKGROUND_FLUSH = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

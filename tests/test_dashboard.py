@@ -48,7 +48,7 @@ def test_overview_shows_status_and_the_rule_that_decided_it(
     page = support.get("/").content.decode()
     assert 'data-name="Orders" data-status="healthy"' in page
     assert 'data-name="Refunds" data-status="down"' in page
-    assert "all 6 outcomes in the last 15 min failed" in page
+    assert "all 6 attempts in the last 15 min failed" in page
     assert 'data-name="Slack workspace" data-status="needs_attention"' in page
     assert page.index("Refunds") < page.index("Orders")  # worst first
     only_down = support.get("/", {"status": "down"}).content.decode()
@@ -114,7 +114,8 @@ def test_health_api_healthz_and_metrics(
         "broker",
     }
     text = support.get("/metrics").content.decode()
-    assert 'hub_deliveries_total{outcome="processed",source="Orders"} 2.0' in text
+    assert 'hub_deliveries_finished{outcome="processed",source="Orders"} 2.0' in text
+    assert 'hub_deliveries_received_total{source="Orders"} 2.0' in text
     assert "hub_processing_seconds_bucket" in text
 
 

@@ -42,8 +42,9 @@ def test_rollups_count_received_refused_and_outcomes(
         process(failing[0])  # second failure: dead (schedule has one retry)
     health.flush()
     rollup = DeliveryRollup.objects.get(source=source)
-    assert (rollup.received, rollup.rejected) == (5, 1)
-    assert (rollup.processed, rollup.ignored, rollup.failed, rollup.dead) == (3, 1, 1, 1)
+    assert (rollup.received, rollup.refused, rollup.refused_signature) == (5, 1, 1)
+    assert (rollup.processed, rollup.ignored, rollup.dead) == (3, 1, 1)
+    assert (rollup.attempts, rollup.failed_attempts, rollup.replays) == (6, 2, 0)
     buckets = {name: getattr(rollup, name) for name in ("le_25ms", "le_50ms", "le_100ms")}
     assert percentile(buckets, 0.5) is not None
     source.refresh_from_db()

@@ -99,7 +99,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         """Queue this delivery again (fresh retry budget; its attempt history is kept).
         409 when it cannot be replayed (in flight, rejected, or payload removed)."""
         delivery = self.get_object()
-        if not replay.replay_ids([delivery.pk]):
+        if not replay.replay_ids([delivery.pk], by=request.user.get_username()):
             reason = replay.why_not_replayable(delivery) or "It changed state; try again."
             return _conflict("not_replayable", reason)
         return Response({"id": delivery.pk, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
@@ -116,7 +116,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         params.is_valid(raise_exception=True)
         ids = params.validated_data.get("ids")
         if ids:
-            queued = replay.replay_ids(ids)
+            queued = replay.replay_ids(ids, by=request.user.get_username())
             skipped = sorted(set(ids) - set(queued))
             return Response({"replayed": queued, "skipped": skipped}, status=status.HTTP_200_OK)
         filters = {k: v for k, v in request.data.items() if k in FILTER_FIELDS}

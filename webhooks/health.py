@@ -1,11 +1,15 @@
-"""Counting delivery outcomes into per-minute rollups, cheaply.
+"""Counting the figures of webhook sources (hub/figures.py) into per-minute rollups, cheaply.
 
 ``count(source_id, when, **fields)`` adds to this process's buffer (e.g. ``received=1``, or
-``processed=1, latency_ms=12``) and flushes it when it holds HUB_ROLLUP_BATCH entries or its
-oldest is HUB_ROLLUP_SECONDS old; ``flush()`` adds each (source, minute) into DeliveryRollup
-with one UPDATE (F() increments) and records each source's last success and last error. Workers
-flush after every task, web processes on their next count and at exit. A process killed with -9
-loses at most one buffer of counts, never a delivery.
+``processed=1, attempts=1, latency_ms=12``; counts may be negative: a replay takes a delivery
+out of its old outcome with ``dead=-1`` at the minute it had died) and flushes it when it holds
+HUB_ROLLUP_BATCH entries or its oldest is HUB_ROLLUP_SECONDS old; ``flush()`` adds each
+(source, minute) into DeliveryRollup with one UPDATE (F() increments) and records each source's
+last success and last error. Workers flush after every task, every process in the background
+(connections.buffers) and at exit. A process killed with -9 loses at most one buffer of
+counts, never a delivery.
+
+``refusal(status)`` names the refusal reason of an HTTP status, as the figures count it.
 """
 
 import logging
@@ -17,7 +21,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
-from connections import rollups
+from connections import buffers, rollups
 
 from .models import DeliveryRollup, Source
 
@@ -26,6 +30,15 @@ _lock = threading.Lock()
 _buffer: dict[tuple[str, datetime], dict] = {}
 _oldest = 0.0
 _pending = 0
+REFUSAL_REASONS = {401: "refused_signature", 413: "refused_size", 429: "refused_rate"}
+"""HTTP status of a refusal -> its reason's rollup field; any other status is ``invalid``."""
+SUCCESS_FIELDS = ("processed", "ignored")
+ERROR_FIELDS = ("failed_attempts", "dead", "refused")
+
+
+def refusal(status: int) -> dict[str, int]:
+    """The counts of one refused request answered ``status``."""
+    return {"refused": 1, REFUSAL_REASONS.get(status, "refused_invalid"): 1}
 
 
 def count(source_id, when: datetime, latency_ms: int | None = None, **fields) -> None:
@@ -41,15 +54,16 @@ def count(source_id, when: datetime, latency_ms: int | None = None, **fields) ->
             entry["total_ms"] += latency_ms
             entry[rollups.bucket_field(latency_ms)] += 1
             entry["_max"] = max(entry["_max"], latency_ms)
-        if fields.get("processed") or fields.get("ignored"):
+        if any(fields.get(name, 0) > 0 for name in SUCCESS_FIELDS):
             entry["_last_success"] = when
-        if fields.get("failed") or fields.get("dead") or fields.get("rejected"):
+        if any(fields.get(name, 0) > 0 for name in ERROR_FIELDS):
             entry["_last_error"] = when
         _pending += 1
         due = (
             _pending >= settings.HUB_ROLLUP_BATCH
             or time.monotonic() - _oldest >= settings.HUB_ROLLUP_SECONDS
         )
+    buffers.start()
     if due:
         try:
             flush()
@@ -80,3 +94,4 @@ def flush() -> None:
 
 
 rollups.flush_at_exit(flush, "webhooks.health")
+buffers.register("webhooks.health", flush)

@@ -220,7 +220,7 @@ def _unavailable() -> Refusal:
 
 def _store_rejection(request, source: Source, refusal: Refusal) -> None:
     """Keep the refused request for support, unless this source is flooding us."""
-    health.count(source.pk, timezone.now(), rejected=1)
+    health.count(source.pk, timezone.now(), **health.refusal(refusal.status))
     minute = int(time.time() // 60)
     key = f"hub:webhooks:rejected:{source.pk}:{minute}"
     try:

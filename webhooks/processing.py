@@ -46,11 +46,22 @@ CLAIMABLE = (S.QUEUED, S.RETRYING)
 SECRET_FIELDS = ("source__secret", "source__previous_secret", "source__connection__credentials")
 
 
-# Attempt outcome -> the DeliveryRollup counter it adds to.
-OUTCOME_FIELDS = {
+def attempt_counts(outcome: str, replay: bool) -> dict[str, int]:
+    """The rollup counts of one ended attempt (hub/figures.py): the attempt, whether it failed,
+    whether a replay started it, and the delivery's outcome when the attempt ended it."""
+    counts = {"attempts": 1, "failed_attempts": int(outcome in FAILED_OUTCOMES)}
+    if replay:
+        counts["replays"] = 1
+    if outcome in FINAL_FIELDS:
+        counts[FINAL_FIELDS[outcome]] = 1
+    return counts
+
+
+FAILED_OUTCOMES = (Attempt.Outcome.FAILED, Attempt.Outcome.DEAD, Attempt.Outcome.LOST)
+# Attempt outcome that ends the delivery -> the DeliveryRollup field of its outcome.
+FINAL_FIELDS = {
     Attempt.Outcome.PROCESSED: "processed",
     Attempt.Outcome.IGNORED: "ignored",
-    Attempt.Outcome.FAILED: "failed",
     Attempt.Outcome.DEAD: "dead",
 }
 
@@ -143,6 +154,7 @@ def _finish(delivery, status, outcome, started, note="", error=None):
         claimed_at=None,
         claimed_by="",
         processed_at=None if next_at else finished,
+        replay_requested_by="",
     )
     if not held:
         raise ClaimLost(delivery.pk)
@@ -155,10 +167,10 @@ def _finish(delivery, status, outcome, started, note="", error=None):
             finished,
             example_delivery_id=delivery.pk,
         )
-    outcome_field = OUTCOME_FIELDS[outcome]
+    counts = attempt_counts(outcome, replay=bool(delivery.replay_requested_by))
     transaction.on_commit(
         lambda: health.count(
-            delivery.source_id, finished, latency_ms=int(duration * 1000), **{outcome_field: 1}
+            delivery.source_id, finished, latency_ms=int(duration * 1000), **counts
         )
     )
     Attempt.objects.create(
@@ -172,6 +184,7 @@ def _finish(delivery, status, outcome, started, note="", error=None):
         error_message=message[:5000],
         traceback=trace,
         worker=delivery.claimed_by,
+        replayed_by=delivery.replay_requested_by,
     )
     return next_at
 

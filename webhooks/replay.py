@@ -1,7 +1,9 @@
 """Replaying deliveries: one, a selection, or everything a filter matches (as a job).
 
 A replay puts a finished delivery back to ``queued`` with a fresh retry budget (``tries`` = 0)
-and publishes it after the commit; its attempt history is kept. Replayable: ``processed``,
+and publishes it after the commit; its attempt history is kept, and its next attempt records
+who replayed it. A replay is an attempt, never a new delivery: the delivery leaves the count of
+its old outcome (at the minute it had finished) and is counted again when it finishes. Replayable: ``processed``,
 ``ignored``, ``dead`` and ``retrying`` (retry now) deliveries whose payload is still stored.
 ``queued``/``processing`` ones are already in flight; ``rejected`` ones were never accepted.
 """
@@ -13,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import health
 from .dispatch import publish
 from .filters import filtered
 from .models import Delivery, ReplayJob
@@ -24,16 +27,21 @@ REPLAYABLE = Q(status__in=(S.PROCESSED, S.IGNORED, S.DEAD, S.RETRYING)) & Q(
 )
 
 
-def replay_ids(ids) -> list[int]:
-    """Queue the replayable deliveries among ``ids`` again; returns the ids queued."""
+FINISHED = {S.PROCESSED: "processed", S.IGNORED: "ignored", S.DEAD: "dead"}
+
+
+def replay_ids(ids, by: str = "") -> list[int]:
+    """Queue the replayable deliveries among ``ids`` again; returns the ids queued. ``by`` names
+    who asked (a username, or e.g. "shell"); the next attempt of each records it."""
     now = timezone.now()
     with transaction.atomic():
-        chosen = list(
+        rows = list(
             Delivery.objects.select_for_update()
             .filter(REPLAYABLE, pk__in=list(ids))
             .order_by("pk")
-            .values_list("pk", flat=True)
+            .values_list("pk", "source_id", "status", "processed_at")
         )
+        chosen = [pk for pk, *_ in rows]
         Delivery.objects.filter(pk__in=chosen).update(
             status=S.QUEUED,
             tries=0,
@@ -41,9 +49,18 @@ def replay_ids(ids) -> list[int]:
             error="",
             queued_at=now,
             processed_at=None,
+            replay_requested_by=(by or "unknown")[:150],
         )
+        transaction.on_commit(partial(_uncount, rows))
         transaction.on_commit(partial(publish, chosen), robust=True)
     return chosen
+
+
+def _uncount(rows) -> None:
+    """Take replayed deliveries out of the count of the outcome they had."""
+    for _pk, source_id, status, processed_at in rows:
+        if status in FINISHED and processed_at is not None:
+            health.count(source_id, processed_at, **{FINISHED[status]: -1})
 
 
 def why_not_replayable(delivery: Delivery) -> str | None:
@@ -72,7 +89,8 @@ def run_job(job_id: int, batch: int = 500, on_progress=None) -> ReplayJob:
     Stops after the current batch when ``cancel_requested`` is set. ``on_progress(job)`` is
     called after every batch (the shell command draws its progress bar with it).
     """
-    job = ReplayJob.objects.get(pk=job_id)
+    job = ReplayJob.objects.select_related("created_by").get(pk=job_id)
+    who = job.created_by.get_username() if job.created_by else "shell"
     if job.status in (ReplayJob.Status.DONE, ReplayJob.Status.CANCELLED):
         return job
     try:
@@ -91,7 +109,7 @@ def run_job(job_id: int, batch: int = 500, on_progress=None) -> ReplayJob:
         )
         if not ids:
             return _finish(job, ReplayJob.Status.DONE)
-        queued = replay_ids(ids)
+        queued = replay_ids(ids, by=who)
         job.replayed += len(queued)
         job.skipped += len(ids) - len(queued)
         job.last_id = ids[-1]

@@ -21,8 +21,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import health
 from .dispatch import publish
 from .models import Attempt, Delivery
+from .processing import attempt_counts
 
 logger = logging.getLogger(__name__)
 S = Delivery.Status
@@ -40,10 +42,11 @@ def recover_lost_claims() -> int:
     now = timezone.now()
     stale = now - timedelta(seconds=settings.HUB_CLAIM_TIMEOUT * settings.HUB_RETRY_TIME_SCALE)
     rows = Delivery.objects.filter(status=S.PROCESSING, claimed_at__lt=stale).values_list(
-        "pk", "tries", "attempts", "claimed_at", "claimed_by", "source__retry_schedule"
-    )[: settings.HUB_SWEEP_BATCH]
+        "pk", "source_id", "tries", "attempts", "claimed_at", "claimed_by", "replay_requested_by",
+        "source__retry_schedule",
+    )[: settings.HUB_SWEEP_BATCH]  # fmt: skip
     recovered = []
-    for pk, tries, attempts, claimed_at, claimed_by, schedule in rows:
+    for pk, source_id, tries, attempts, claimed_at, claimed_by, replayed_by, schedule in rows:
         exhausted = tries > len(settings.HUB_RETRY_SCHEDULE if schedule is None else schedule)
         with transaction.atomic():
             won = Delivery.objects.filter(pk=pk, status=S.PROCESSING, claimed_at__lt=stale).update(
@@ -53,6 +56,7 @@ def recover_lost_claims() -> int:
                 claimed_at=None,
                 claimed_by="",
                 processed_at=now if exhausted else None,
+                replay_requested_by="",
             )
             if won:
                 Attempt.objects.create(
@@ -64,7 +68,12 @@ def recover_lost_claims() -> int:
                     error_class="WorkerLost",
                     error_message="The worker stopped before recording an outcome.",
                     worker=claimed_by,
+                    replayed_by=replayed_by,
                 )
+                counts = attempt_counts(Attempt.Outcome.LOST, replay=bool(replayed_by))
+                if exhausted:
+                    counts["dead"] = 1
+                transaction.on_commit(lambda c=counts, s=source_id: health.count(s, now, **c))
                 if not exhausted:
                     recovered.append(pk)
     publish(recovered)

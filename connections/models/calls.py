@@ -23,6 +23,9 @@ class CallRecord(models.Model):
     error_class = models.CharField(
         max_length=100, blank=True, help_text="IntegrationError subclass, if it failed."
     )
+    is_test = models.BooleanField(
+        default=False, help_text="Made by a health check (Test connection or the periodic one)."
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -39,8 +42,19 @@ class CallRollup(LatencyBuckets):
         Connection, on_delete=models.CASCADE, related_name="rollups", help_text="The connection."
     )
     minute = models.DateTimeField(help_text="Start of the minute (UTC).")
-    calls = models.PositiveIntegerField(default=0, help_text="Calls finished in the minute.")
+    calls = models.PositiveIntegerField(
+        default=0, help_text="Calls started in the minute, test calls included."
+    )
     failures = models.PositiveIntegerField(default=0, help_text="Of which failed.")
+    tests = models.PositiveIntegerField(default=0, help_text="Of which health checks.")
+    failed_auth = models.PositiveIntegerField(default=0, help_text="Failures: AuthFailed.")
+    failed_not_found = models.PositiveIntegerField(default=0, help_text="Failures: NotFound.")
+    failed_client = models.PositiveIntegerField(default=0, help_text="Failures: ClientError.")
+    failed_rate_limited = models.PositiveIntegerField(default=0, help_text="Failures: RateLimited.")
+    failed_unavailable = models.PositiveIntegerField(
+        default=0, help_text="Failures: ProviderUnavailable."
+    )
+    failed_other = models.PositiveIntegerField(default=0, help_text="Failures of any other class.")
 
     class Meta:
         ordering = ["-minute"]

@@ -127,7 +127,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Replay selected deliveries", permissions=["replay"])
     def replay_selected(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True)[:1000])
-        queued = replay.replay_ids(ids)
+        queued = replay.replay_ids(ids, by=request.user.get_username())
         skipped = len(ids) - len(queued)
         self.message_user(
             request,
@@ -157,7 +157,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     def replay_one_view(self, request, pk):
         self._require(request, self.has_replay_permission(request))
         delivery = Delivery.objects.get(pk=pk)
-        if replay.replay_ids([pk]):
+        if replay.replay_ids([pk], by=request.user.get_username()):
             self.message_user(request, f"Delivery {pk} queued again.", messages.SUCCESS)
         else:
             self.message_user(request, replay.why_not_replayable(delivery) or "", messages.ERROR)

@@ -28,6 +28,11 @@ class Attempt(models.Model):
     error_message = models.TextField(blank=True, help_text="Exception message (secrets removed).")
     traceback = models.TextField(blank=True, help_text="Traceback (secrets removed).")
     worker = models.CharField(max_length=200, blank=True, help_text="Host and pid of the worker.")
+    replayed_by = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who replayed the delivery for this attempt (blank: not a replay).",
+    )
 
     class Meta:
         ordering = ["delivery", "number"]

@@ -90,6 +90,11 @@ class Delivery(models.Model):
     processed_at = models.DateTimeField(
         null=True, blank=True, help_text="When processing reached its outcome."
     )
+    replay_requested_by = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who queued it again, until its next attempt records the replay.",
+    )
     recovered_at = models.DateTimeField(
         null=True,
         blank=True,

@@ -9,19 +9,40 @@ from .source import Source
 
 
 class DeliveryRollup(LatencyBuckets):
-    """Per source per minute: deliveries received and refused, processing outcomes, and the
-    processing time of attempts (the latency buckets)."""
+    """Per source per minute: the figures of hub/figures.py (arrivals, refusals by reason,
+    current outcomes, attempts, replays) and the processing time of attempts (the buckets)."""
 
     source = models.ForeignKey(
         Source, on_delete=models.CASCADE, related_name="rollups", help_text="The source."
     )
     minute = models.DateTimeField(help_text="Start of the minute (UTC).")
+    # Arrivals, by the minute the request arrived (never change afterwards).
     received = models.PositiveIntegerField(default=0, help_text="Deliveries accepted.")
-    rejected = models.PositiveIntegerField(default=0, help_text="Requests refused.")
-    processed = models.PositiveIntegerField(default=0, help_text="Attempts that succeeded.")
-    ignored = models.PositiveIntegerField(default=0, help_text="Deliveries ignored.")
-    failed = models.PositiveIntegerField(default=0, help_text="Attempts that failed (retried).")
-    dead = models.PositiveIntegerField(default=0, help_text="Deliveries that died.")
+    refused = models.PositiveIntegerField(default=0, help_text="Requests refused, any reason.")
+    refused_signature = models.PositiveIntegerField(
+        default=0, help_text="Refused: signature missing, wrong or expired (401)."
+    )
+    refused_size = models.PositiveIntegerField(
+        default=0, help_text="Refused: body too large (413)."
+    )
+    refused_rate = models.PositiveIntegerField(default=0, help_text="Refused: over the rate (429).")
+    refused_invalid = models.PositiveIntegerField(
+        default=0, help_text="Refused: unreadable body or request (400, 404)."
+    )
+    # Outcomes, by the minute the delivery finished. A replay takes a delivery out of the count
+    # of its old outcome, so these hold each delivery's current outcome once (and may be
+    # decremented: plain integers).
+    processed = models.IntegerField(default=0, help_text="Deliveries whose outcome is processed.")
+    ignored = models.IntegerField(default=0, help_text="Deliveries whose outcome is ignored.")
+    dead = models.IntegerField(default=0, help_text="Deliveries whose outcome is dead.")
+    # Attempts, by the minute they ended.
+    attempts = models.PositiveIntegerField(default=0, help_text="Processing attempts that ended.")
+    failed_attempts = models.PositiveIntegerField(
+        default=0, help_text="Attempts that did not succeed (failed, dead or lost worker)."
+    )
+    replays = models.PositiveIntegerField(
+        default=0, help_text="Attempts that a person's (or the shell's) replay started."
+    )
 
     class Meta:
         ordering = ["-minute"]

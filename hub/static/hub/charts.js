@@ -1,9 +1,10 @@
 // Small SVG charts for the integration page: bars of volume with errors stacked in red, and a
-// p95 latency line. The data comes from <script id="series"> as [[iso time, volume, errors, p95]].
+// p95 latency line. The data comes from <script id="series"> as {hourly, points: [{at, volume,
+// errors, p95, ...}]} (hub/dashboard.py).
 (function () {
   const node = document.getElementById("series");
   if (!node) return;
-  const series = JSON.parse(node.textContent);
+  const series = JSON.parse(node.textContent).points;
   const NS = "http://www.w3.org/2000/svg";
   function el(name, attrs) {
     const e = document.createElementNS(NS, name);
@@ -39,6 +40,6 @@
     label.textContent = kind === "bars" ? `max ${top}` : `max ${top} ms`;
     svg.appendChild(label);
   }
-  draw(document.getElementById("chart-volume"), series.map((p) => p[1]), "#2f6fb3", "bars", series.map((p) => p[2]));
-  draw(document.getElementById("chart-latency"), series.map((p) => p[3]), "#9a6700", "line");
+  draw(document.getElementById("chart-volume"), series.map((p) => p.volume), "#2f6fb3", "bars", series.map((p) => p.errors));
+  draw(document.getElementById("chart-latency"), series.map((p) => p.p95), "#9a6700", "line");
 })();
