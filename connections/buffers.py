@@ -14,15 +14,16 @@ with its own database connection cannot see a test's uncommitted rows).
 import logging
 import os
 import threading
-import time
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 logger = logging.getLogger(__name__)
 _flushes: list[tuple[str, object]] = []
 _started_in: int | None = None
 _lock = threading.Lock()
+_thread: threading.Thread | None = None
+_stop = threading.Event()
 
 
 def register(name: str, flush) -> None:
@@ -32,7 +33,7 @@ def register(name: str, flush) -> None:
 
 def start() -> None:
     """Start this process's flushing thread once (cheap to call on every add)."""
-    global _started_in
+    global _started_in, _thread
     pid = os.getpid()
     if _started_in == pid or not settings.HUB_BACKGROUND_FLUSH:
         return
@@ -40,7 +41,19 @@ def start() -> None:
         if _started_in == pid:
             return
         _started_in = pid
-        threading.Thread(target=_run, name="hub-buffer-flush", daemon=True).start()
+        _stop.clear()
+        _thread = threading.Thread(target=_run, name="hub-buffer-flush", daemon=True)
+        _thread.start()
+
+
+def stop(timeout: float = 5.0) -> None:
+    """Stop this process's thread after a last flush (tests; a process exiting needs nothing:
+    the exit hook flushes)."""
+    global _started_in
+    _stop.set()
+    if _thread is not None:
+        _thread.join(timeout)
+    _started_in = None
 
 
 def flush_all() -> None:
@@ -53,7 +66,8 @@ def flush_all() -> None:
 
 
 def _run() -> None:
-    while True:
-        time.sleep(settings.HUB_ROLLUP_SECONDS)
+    while not _stop.wait(settings.HUB_ROLLUP_SECONDS):
         close_old_connections()  # a database restart must not break this thread for good
         flush_all()
+    flush_all()
+    connection.close()

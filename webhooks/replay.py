@@ -3,8 +3,9 @@
 A replay puts a finished delivery back to ``queued`` with a fresh retry budget (``tries`` = 0)
 and publishes it after the commit; its attempt history is kept, and its next attempt records
 who replayed it. A replay is an attempt, never a new delivery: the delivery leaves the count of
-its old outcome (at the minute it had finished) and is counted again when it finishes. Replayable: ``processed``,
-``ignored``, ``dead`` and ``retrying`` (retry now) deliveries whose payload is still stored.
+its old outcome (at the minute it had finished) and is counted again when it finishes.
+Replayable: ``processed``, ``ignored``, ``dead`` and ``retrying`` (retry now) deliveries whose
+payload is still stored.
 ``queued``/``processing`` ones are already in flight; ``rejected`` ones were never accepted.
 """
 
