@@ -19,8 +19,13 @@ def test_seed_small_and_the_rollups_add_up():
     )  # fmt: skip
     assert Source.objects.filter(name__startswith="demo ").count() == 3
     assert Delivery.objects.count() == 3000 and CallRecord.objects.count() == 2000
-    received = DeliveryRollup.objects.aggregate(n=Sum("received"), r=Sum("rejected"))
+    received = DeliveryRollup.objects.aggregate(n=Sum("received"), r=Sum("refused"))
     assert received["n"] + received["r"] == 3000
+    finished = DeliveryRollup.objects.aggregate(n=Sum("processed") + Sum("ignored") + Sum("dead"))
+    assert (
+        finished["n"]
+        == Delivery.objects.filter(status__in=["processed", "ignored", "dead"]).count()
+    )
     assert CallRollup.objects.aggregate(n=Sum("calls"))["n"] == 2000
     with pytest.raises(Exception, match="--reset"):
         call_command("seed_health_demo", "--deliveries", "10", "--calls", "10",

@@ -117,7 +117,8 @@ counted AS (
 INSERT INTO webhooks_delivery (
     source_id, provider, event_type, external_id, status, received_at, headers, body, body_size,
     remote_addr, http_status, error, attempts, tries, queued_at, next_attempt_at, claimed_at,
-    claimed_by, processed_at, recovered_at, payload_removed_at, payload_removed_reason
+    claimed_by, processed_at, recovered_at, payload_removed_at, payload_removed_reason,
+    replay_requested_by
 )
 SELECT
     c.source_id,
@@ -150,6 +151,7 @@ SELECT
                     + c.ms * interval '1 millisecond', %(now)s::timestamptz) END,
     NULL,
     NULL,
+    '',
     ''
 FROM counted c
 CROSS JOIN LATERAL (
@@ -164,7 +166,7 @@ LEFT JOIN rej ON c.status = 'rejected' AND rej.e = c.g %% %(n_rej)s
 INSERT_ATTEMPTS = """
 INSERT INTO webhooks_attempt (
     delivery_id, number, started_at, finished_at, duration_ms, outcome, error_class,
-    error_message, traceback, worker
+    error_message, traceback, worker, replayed_by
 )
 SELECT
     d.id,
@@ -178,49 +180,65 @@ SELECT
     substr(d.error, length(split_part(d.error, ': ', 1)) + 3),
     'Traceback (most recent call last):' || chr(10) || '  File "handlers.py", line 42' || chr(10)
         || d.error,
-    'worker-' || (d.id %% 4) || '@demo'
+    'worker-' || (d.id %% 4) || '@demo',
+    ''
 FROM webhooks_delivery d
 CROSS JOIN LATERAL generate_series(1, d.attempts) AS n
 CROSS JOIN LATERAL (SELECT (20 + (d.id * 7919 + n * 104729) %% 4000)::int AS ms) AS t
 WHERE d.source_id = ANY(%(source_ids)s::uuid[]) AND d.status IN ('dead', 'retrying')
 """
 
-# Per source per minute: received/rejected by arrival, outcomes; latency = every attempt's time
-# (processed and ignored deliveries: received -> processed; failed and dead: the attempt rows).
+# Per source per minute, as hub/figures.py defines them: arrivals and refusals (by reason) by
+# arrival; outcomes by the time they were reached; attempts by the time they ended (processed
+# and ignored deliveries took one attempt, received -> processed; failed and dead: the rows).
 INSERT_DELIVERY_ROLLUPS = """
 WITH events AS (
     SELECT source_id, date_trunc('minute', received_at) AS minute,
            (status <> 'rejected')::int AS received,
-           (status = 'rejected')::int AS rejected,
-           (status = 'processed')::int AS processed,
-           (status = 'ignored')::int AS ignored,
-           0 AS failed,
-           0 AS dead,
-           CASE WHEN status IN ('processed', 'ignored')
-                THEN (extract(epoch FROM processed_at - received_at) * 1000)::int END AS ms
+           (status = 'rejected')::int AS refused,
+           (status = 'rejected' AND http_status = 401)::int AS refused_signature,
+           (status = 'rejected' AND http_status = 413)::int AS refused_size,
+           (status = 'rejected' AND http_status = 429)::int AS refused_rate,
+           (status = 'rejected' AND http_status NOT IN (401, 413, 429))::int AS refused_invalid,
+           0 AS processed, 0 AS ignored, 0 AS dead, 0 AS attempts, 0 AS failed_attempts,
+           NULL::int AS ms
     FROM webhooks_delivery
     WHERE source_id = ANY(%(source_ids)s::uuid[])
     UNION ALL
+    SELECT source_id, date_trunc('minute', processed_at),
+           0, 0, 0, 0, 0, 0,
+           (status = 'processed')::int, (status = 'ignored')::int, (status = 'dead')::int,
+           (status IN ('processed', 'ignored'))::int, 0,
+           CASE WHEN status IN ('processed', 'ignored')
+                THEN (extract(epoch FROM processed_at - received_at) * 1000)::int END
+    FROM webhooks_delivery
+    WHERE source_id = ANY(%(source_ids)s::uuid[])
+      AND status IN ('processed', 'ignored', 'dead') AND processed_at IS NOT NULL
+    UNION ALL
     SELECT d.source_id, date_trunc('minute', a.finished_at),
-           0, 0, 0, 0, (a.outcome = 'failed')::int, (a.outcome = 'dead')::int, a.duration_ms
+           0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, a.duration_ms
     FROM webhooks_attempt a JOIN webhooks_delivery d ON d.id = a.delivery_id
     WHERE d.source_id = ANY(%(source_ids)s::uuid[])
 )
 INSERT INTO webhooks_deliveryrollup (
-    source_id, minute, received, rejected, processed, ignored, failed, dead, total_ms, max_ms,
-    le_25ms, le_50ms, le_100ms, le_250ms, le_500ms, le_1000ms, le_2500ms, le_5000ms, gt_last
+    source_id, minute, received, refused, refused_signature, refused_size, refused_rate,
+    refused_invalid, processed, ignored, dead, attempts, failed_attempts, replays, total_ms,
+    max_ms, le_25ms, le_50ms, le_100ms, le_250ms, le_500ms, le_1000ms, le_2500ms, le_5000ms,
+    gt_last
 )
-SELECT source_id, minute, sum(received), sum(rejected), sum(processed), sum(ignored),
-       sum(failed), sum(dead), COALESCE(sum(ms), 0), COALESCE(max(ms), 0),
-       count(*) FILTER (WHERE ms <= 25) AS le_25ms,
-       count(*) FILTER (WHERE ms > 25 AND ms <= 50) AS le_50ms,
-       count(*) FILTER (WHERE ms > 50 AND ms <= 100) AS le_100ms,
-       count(*) FILTER (WHERE ms > 100 AND ms <= 250) AS le_250ms,
-       count(*) FILTER (WHERE ms > 250 AND ms <= 500) AS le_500ms,
-       count(*) FILTER (WHERE ms > 500 AND ms <= 1000) AS le_1000ms,
-       count(*) FILTER (WHERE ms > 1000 AND ms <= 2500) AS le_2500ms,
-       count(*) FILTER (WHERE ms > 2500 AND ms <= 5000) AS le_5000ms,
-       count(*) FILTER (WHERE ms > 5000) AS gt_last
+SELECT source_id, minute, sum(received), sum(refused), sum(refused_signature),
+       sum(refused_size), sum(refused_rate), sum(refused_invalid), sum(processed), sum(ignored),
+       sum(dead), sum(attempts), sum(failed_attempts), 0, COALESCE(sum(ms), 0),
+       COALESCE(max(ms), 0),
+       count(ms) FILTER (WHERE ms <= 25) AS le_25ms,
+       count(ms) FILTER (WHERE ms > 25 AND ms <= 50) AS le_50ms,
+       count(ms) FILTER (WHERE ms > 50 AND ms <= 100) AS le_100ms,
+       count(ms) FILTER (WHERE ms > 100 AND ms <= 250) AS le_250ms,
+       count(ms) FILTER (WHERE ms > 250 AND ms <= 500) AS le_500ms,
+       count(ms) FILTER (WHERE ms > 500 AND ms <= 1000) AS le_1000ms,
+       count(ms) FILTER (WHERE ms > 1000 AND ms <= 2500) AS le_2500ms,
+       count(ms) FILTER (WHERE ms > 2500 AND ms <= 5000) AS le_5000ms,
+       count(ms) FILTER (WHERE ms > 5000) AS gt_last
 FROM events
 GROUP BY source_id, minute
 """
@@ -262,7 +280,8 @@ base AS (
     FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g
 )
 INSERT INTO connections_callrecord (
-    connection_id, started_at, method, path, status_code, duration_ms, attempts, error_class
+    connection_id, started_at, method, path, status_code, duration_ms, attempts, error_class,
+    is_test
 )
 SELECT
     c.connection_id,
@@ -283,7 +302,8 @@ SELECT
     CASE WHEN b.r < 0.04 THEN errs.code ELSE 200 END,
     CASE WHEN b.r < 0.04 THEN b.ms * (1 + b.g %% 3) ELSE b.ms END,
     CASE WHEN b.r < 0.04 THEN 1 + b.g %% 3 ELSE 1 END,
-    CASE WHEN b.r < 0.04 THEN errs.cls ELSE '' END
+    CASE WHEN b.r < 0.04 THEN errs.cls ELSE '' END,
+    false
 FROM base b
 JOIN conn c USING (idx)
 LEFT JOIN errs ON b.r < 0.04 AND errs.e = b.g %% %(n_errors)s
@@ -291,11 +311,20 @@ LEFT JOIN errs ON b.r < 0.04 AND errs.e = b.g %% %(n_errors)s
 
 INSERT_CALL_ROLLUPS = """
 INSERT INTO connections_callrollup (
-    connection_id, minute, calls, failures, total_ms, max_ms,
+    connection_id, minute, calls, failures, tests, failed_auth, failed_not_found, failed_client,
+    failed_rate_limited, failed_unavailable, failed_other, total_ms, max_ms,
     le_25ms, le_50ms, le_100ms, le_250ms, le_500ms, le_1000ms, le_2500ms, le_5000ms, gt_last
 )
 SELECT connection_id, date_trunc('minute', started_at) AS minute, count(*),
-       count(*) FILTER (WHERE error_class <> ''), sum(ms), max(ms),
+       count(*) FILTER (WHERE error_class <> ''), 0,
+       count(*) FILTER (WHERE error_class = 'AuthFailed'),
+       count(*) FILTER (WHERE error_class = 'NotFound'),
+       count(*) FILTER (WHERE error_class = 'ClientError'),
+       count(*) FILTER (WHERE error_class = 'RateLimited'),
+       count(*) FILTER (WHERE error_class = 'ProviderUnavailable'),
+       count(*) FILTER (WHERE error_class NOT IN ('', 'AuthFailed', 'NotFound', 'ClientError',
+                                                  'RateLimited', 'ProviderUnavailable')),
+       sum(ms), max(ms),
        count(*) FILTER (WHERE ms <= 25) AS le_25ms,
        count(*) FILTER (WHERE ms > 25 AND ms <= 50) AS le_50ms,
        count(*) FILTER (WHERE ms > 50 AND ms <= 100) AS le_100ms,
