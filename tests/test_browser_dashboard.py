@@ -54,7 +54,7 @@ def test_support_replays_a_dead_delivery_and_an_end_user_is_refused(
     page.wait_for_selector("tr.integration[data-name='Refund events']")
     row = page.locator("tr.integration[data-name='Refund events']")
     assert row.get_attribute("data-status") == "down"
-    assert "all 6 outcomes" in row.text_content()
+    assert "all 6 attempts" in row.text_content()
     snap(page, "dashboard-overview")
 
     row.locator("a").first.click()
