@@ -3,7 +3,7 @@
 from allauth.socialaccount.models import SocialApp, SocialToken
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -38,6 +38,13 @@ class ConnectionForm(forms.ModelForm):
             "username", "token_url", "scope", "rate_limit", "health_check_method",
             "health_check_path",
         ]  # fmt: skip
+
+    def _post_clean(self):
+        super()._post_clean()
+        try:
+            self.instance.check_linked_lock(bool(self.cleaned_data.get("new_credentials")))
+        except ValidationError as exc:
+            self._update_errors(exc)
 
 
 @admin.register(Connection)
@@ -122,6 +129,14 @@ class ConnectionAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             connection = Connection.objects.get(pk=pk)
+            if not connection.acts_for(request.user):
+                self.message_user(
+                    request,
+                    "Not tested: this connection uses a user's linked GitHub account, and its "
+                    "token acts only for its owner. Its status is shown below.",
+                    messages.ERROR,
+                )
+                return redirect(reverse("admin:connections_connection_change", args=[pk]))
             try:
                 ok, message = health.check(connection)
             except RateLimited as exc:

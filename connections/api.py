@@ -1,5 +1,6 @@
 """REST API for connections: ``/api/v1/connections/``. Credentials are write-only."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -43,6 +44,22 @@ class ConnectionSerializer(serializers.ModelSerializer):
     def get_has_credentials(self, obj) -> bool:
         return bool(obj.credentials)
 
+    def validate(self, attrs):
+        """The admin's rules too: a linked account's connection is never created, redirected or
+        re-owned here (Connection.check_linked_lock)."""
+        candidate = Connection(pk=getattr(self.instance, "pk", None))
+        if self.instance is not None:
+            for f in Connection._meta.concrete_fields:
+                setattr(candidate, f.attname, getattr(self.instance, f.attname))
+        for name, value in attrs.items():
+            if name != "credentials":
+                setattr(candidate, name, value)
+        try:
+            candidate.check_linked_lock(bool(attrs.get("credentials")))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return attrs
+
     def get_circuit_state(self, obj) -> str:
         return Guards(obj.pk, obj.spec.rate_limit).circuit_state()
 
@@ -83,8 +100,17 @@ class ConnectionViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=HealthResultSerializer)
     @action(detail=True, methods=["post"], required_perm="connections.change_connection")
     def test(self, request, pk=None):
+        """Run the health check now. 403 for a linked account's connection unless you are its
+        owner: its token acts only for its owner."""
+        connection = self.get_object()
+        if not connection.acts_for(request.user):
+            return Response(
+                {"error": "not_owner", "detail": "This connection uses a user's linked GitHub "
+                 "account; its token acts only for its owner."},
+                status=403,
+            )  # fmt: skip
         try:
-            ok, message = health.check(self.get_object())
+            ok, message = health.check(connection)
         except RateLimited as exc:
             ok, message = False, str(exc)
         return Response({"ok": ok, "message": message})
@@ -100,6 +126,10 @@ class ConnectionViewSet(viewsets.ModelViewSet):
         connection = self.get_object()
         params = RotateCredentialsSerializer(data=request.data)
         params.is_valid(raise_exception=True)
+        try:
+            connection.check_linked_lock(new_credentials=True)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
         connection.set_credentials(params.validated_data["credentials"])
         connection.save()
         return Response(self.get_serializer(connection).data)

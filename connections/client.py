@@ -14,13 +14,18 @@
    duration, attempts and error class; the provider's rate-limit headers are adopted.
 
 Returns the ``requests.Response`` of a successful call, else raises an ``IntegrationError``.
+
+Paths: build them with ``api_path("repos", owner, name, "hooks")``, which quotes every segment,
+never by formatting user input into a string. An absolute URL (a ``Link: rel="next"`` of the
+provider's own answer) is followed only on the connection's own origin: credentials never go to
+another host.
 """
 
 import contextvars
 import os
 import time
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -72,6 +77,25 @@ class HubRetry(Retry):
         from urllib3.exceptions import MaxRetryError, ResponseError
 
         return MaxRetryError(None, url, ResponseError(f"Retry-After too long ({response.status})"))
+
+
+def api_path(*segments) -> str:
+    """``/seg1/seg2/...`` with each segment percent-quoted (``/`` included), so a value can
+    never add a path segment, a query or a fragment. Empty, ``.`` and ``..`` segments raise
+    ValueError: they would change the path's meaning."""
+    parts = []
+    for segment in segments:
+        text = str(segment)
+        if text in ("", ".", ".."):
+            raise ValueError(f"{text!r} is not a valid URL path segment.")
+        parts.append(quote(text, safe=""))
+    return "/" + "/".join(parts)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 _sessions: dict[tuple, requests.Session] = {}
@@ -192,16 +216,12 @@ class Client:
         method = method.upper()
         if not connection.enabled:
             raise ClientError(f"The connection '{connection.name}' is disabled.")
+        url = self._url(path)
         ticket = self.guards.before_call()
         keyed = bool(idempotency_key and spec.idempotency_header)
         send_headers = {**spec.default_headers, **(headers or {})}
         if keyed:
             send_headers[spec.idempotency_header] = idempotency_key
-        url = (
-            path
-            if path.startswith(("http://", "https://"))
-            else urljoin(spec.base_url.rstrip("/") + "/", path.lstrip("/"))
-        )
         counter = [0, None]
         token = _attempts.set(counter)
         started, t0 = datetime.now(UTC), time.perf_counter()
@@ -255,6 +275,19 @@ class Client:
         if error is not None:
             raise error
         return response
+
+    def _url(self, path: str) -> str:
+        """The URL of ``path`` on the connection's base URL; an absolute URL only when it is on
+        the same origin (scheme, host, port), else ClientError: nothing is sent."""
+        base = self.spec.base_url.rstrip("/") + "/"
+        if "://" in path:
+            if _origin(path) != _origin(base):
+                raise ClientError(
+                    f"Refused to call {urlsplit(path).hostname or 'an unknown host'}: only "
+                    f"{urlsplit(base).hostname}, the connection's own API, gets its credentials."
+                )
+            return path
+        return urljoin(base, path.lstrip("/"))
 
     def _classify(self, response) -> IntegrationError | None:
         status, name = response.status_code, self.connection.name

@@ -22,17 +22,29 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .errors import AuthFailed
+from .errors import AuthFailed, IntegrationError
 from .models import AccountToken, Connection
 
 logger = logging.getLogger(__name__)
 
 
-def github_app(request=None):
-    """The GitHub OAuth app configured in the admin (allauth SocialApp), secret decrypted."""
-    from allauth.socialaccount.adapter import get_adapter
+class GitHubNotConfigured(IntegrationError):
+    """No GitHub OAuth app is configured (admin > Social applications): nothing was sent."""
 
-    return get_adapter().get_app(request, provider="github")
+
+def github_app(request=None):
+    """The GitHub OAuth app configured in the admin (allauth SocialApp), secret decrypted;
+    raises GitHubNotConfigured when there is none for this site."""
+    from allauth.socialaccount.adapter import get_adapter
+    from allauth.socialaccount.models import SocialApp
+
+    try:
+        return get_adapter().get_app(request, provider="github")
+    except SocialApp.DoesNotExist:
+        raise GitHubNotConfigured(
+            "GitHub sign-in is not set up: an administrator must add the hub's GitHub OAuth "
+            "app (admin > Social applications)."
+        ) from None
 
 
 def capture(sociallogin) -> AccountToken | None:
@@ -96,7 +108,7 @@ def refresh(token: AccountToken, after=None) -> AccountToken:
         if fresh_enough:
             return current  # another caller refreshed while we waited for the lock
         if current.refresh_token:
-            answer = _post_refresh(current)
+            answer = _post_refresh(current, github_app())  # not set up: raises, changes nothing
             status = AccountToken.Status.REFRESH_FAILED
             failure = f"GitHub refused the refresh ({answer.get('error', 'no access token')})"
         else:  # a token that cannot be refreshed was refused: revoked at GitHub, or expired
@@ -126,8 +138,7 @@ def refresh(token: AccountToken, after=None) -> AccountToken:
     return current
 
 
-def _post_refresh(token: AccountToken) -> dict:
-    app = github_app()
+def _post_refresh(token: AccountToken, app) -> dict:
     try:
         response = requests.post(
             f"{settings.GITHUB_URL}/login/oauth/access_token",
@@ -146,8 +157,12 @@ def _post_refresh(token: AccountToken) -> dict:
 
 
 def revoke(token: AccountToken) -> bool:
-    """Revoke the grant at GitHub (best effort, short timeout); True if GitHub confirmed."""
-    app = github_app()
+    """Revoke the grant at GitHub (best effort, short timeout); True if GitHub confirmed,
+    False when it could not be reached or no GitHub app is configured to ask with."""
+    try:
+        app = github_app()
+    except GitHubNotConfigured:
+        return False
     try:
         response = requests.delete(
             f"{settings.GITHUB_API_URL}/applications/{app.client_id}/grant",

@@ -1,10 +1,15 @@
 """Account pages: the user's linked GitHub accounts, their repositories, and the repository
-webhooks the hub registered. Users see their own; staff see everyone's."""
+webhooks the hub registered.
+
+A token acts only for its owner: every page here shows and acts on the signed-in user's own
+accounts and hooks, whatever their role (anyone else's id answers 404). Staff see linked
+accounts' status in the admin and on the dashboard, never act with them.
+"""
 
 from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -18,15 +23,17 @@ REAUTHORIZE_SCOPE = "read:user,user:email,repo,admin:repo_hook"
 
 
 def _accounts(user):
-    accounts = SocialAccount.objects.filter(provider="github").select_related(
+    """The user's own linked GitHub accounts (never anyone else's, whatever the role)."""
+    return SocialAccount.objects.filter(provider="github", user=user).select_related(
         "user", "hub_token__connection"
     )
-    return accounts if user.is_staff else accounts.filter(user=user)
 
 
 def _hooks(user):
-    hooks = RepositoryHook.objects.select_related("source", "connection", "owner")
-    return hooks if user.is_staff else hooks.filter(owner=user)
+    """Repository webhooks registered with the user's own tokens."""
+    return RepositoryHook.objects.select_related("source", "connection", "owner").filter(
+        owner=user, connection__account_token__account__user=user
+    )
 
 
 @login_required
@@ -54,6 +61,25 @@ def linked_accounts(request):
     )
 
 
+def github_login(request):
+    """allauth's GitHub sign-in entry (``/accounts/github/login/``) and its callback, once an
+    admin has configured the GitHub OAuth app; before that, a page that says so (404) instead of
+    allauth's SocialApp.DoesNotExist."""
+    if not _github_ready():
+        return render(request, "accounts/github_not_configured.html", status=404)
+    from allauth.socialaccount.providers.github.views import oauth2_login
+
+    return oauth2_login(request)
+
+
+def github_callback(request):
+    if not _github_ready():
+        return render(request, "accounts/github_not_configured.html", status=404)
+    from allauth.socialaccount.providers.github.views import oauth2_callback
+
+    return oauth2_callback(request)
+
+
 def _github_ready() -> bool:
     """Whether an admin has configured the GitHub OAuth app (allauth's SocialApp) for this
     site; without it the page explains instead of offering buttons that cannot work."""
@@ -65,25 +91,29 @@ def _github_ready() -> bool:
 @login_required
 @require_POST
 def unlink(request, account_id):
+    """Remove the repository webhooks at GitHub, revoke the grant, then delete the account, its
+    token and connection here in one transaction. What GitHub could not be told is said, with
+    what to do by hand; nothing is left half-deleted here."""
     account = get_object_or_404(_accounts(request.user), pk=account_id)
     token = AccountToken.objects.filter(account=account).select_related("connection").first()
-    not_removed = []
+    not_removed, revoked = [], True
     if token is not None:
         for hook in RepositoryHook.objects.filter(connection=token.connection):
             if not github_hooks.disconnect(hook):
                 not_removed.append(hook.repo)
         revoked = tokens.revoke(token)
-        token.connection.delete()
-    else:
-        revoked = True
     login = account.extra_data.get("login", account.uid)
-    account.delete()
+    with transaction.atomic():
+        if token is not None:
+            token.connection.delete()
+        account.delete()
     messages.success(request, f"Unlinked GitHub account @{login}; its token was deleted here.")
     if not revoked:
         messages.warning(
             request,
-            "GitHub could not be reached to revoke the grant; revoke it at GitHub under "
-            "Settings > Applications > Authorized OAuth Apps.",
+            "GitHub was not told to revoke the hub's access (it could not be reached, or GitHub "
+            "sign-in is not set up): revoke it at GitHub under Settings > Applications > "
+            "Authorized OAuth Apps.",
         )
     if not_removed:
         messages.warning(
@@ -93,10 +123,9 @@ def unlink(request, account_id):
 
 
 def _token(user, account_id) -> AccountToken:
+    """The user's own token of that linked account, else 404."""
     return get_object_or_404(
-        AccountToken.objects.select_related("connection", "account").filter(
-            Q(account__user=user) if not user.is_staff else Q()
-        ),
+        AccountToken.objects.select_related("connection", "account").filter(account__user=user),
         account_id=account_id,
     )
 
@@ -137,8 +166,10 @@ def repositories(request, account_id):
 def connect_repository(request, account_id):
     token = _token(request.user, account_id)
     repo = request.POST.get("repo", "").strip()
-    if "/" not in repo:
-        messages.error(request, "Choose a repository (owner/name).")
+    try:
+        github_hooks.parse_repository(repo)
+    except github_hooks.BadRepository as exc:
+        messages.error(request, str(exc))
         return redirect("linked-repositories", account_id=account_id)
     try:
         hook = github_hooks.connect(

@@ -34,6 +34,9 @@ urlpatterns = [
         accounts.disconnect_repository,
         name="linked-disconnect",
     ),
+    # Before allauth's own routes: explain instead of failing when GitHub is not set up.
+    path("accounts/github/login/", accounts.github_login, name="github_login"),
+    path("accounts/github/login/callback/", accounts.github_callback, name="github_callback"),
     path("accounts/", include("allauth.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("api/v1/", include(router.urls)),

@@ -42,6 +42,7 @@ class FakeGitHub:
         self.redelivered: list[tuple[int, int]] = []
         self.revoked: list[str] = []
         self.refresh_calls = 0
+        self.requests: list[tuple[str, str, str]] = []  # (method, raw path, Authorization)
         self.valid_tokens: dict[str, float] = {}  # access token -> expiry (epoch)
         self.refresh_tokens: set[str] = set()
         self.counter = itertools.count(1)
@@ -59,6 +60,7 @@ class FakeGitHub:
         self.deliveries.clear()
         self.redelivered.clear()
         self.revoked.clear()
+        self.requests.clear()
 
     # --- tokens --------------------------------------------------------------------------
     def issue(self, expires_in: int | None = None, refresh: bool = False) -> dict:
@@ -128,6 +130,8 @@ def _handler(gh: FakeGitHub):
             self._route("DELETE")
 
         def _route(self, method):
+            with gh.lock:
+                gh.requests.append((method, self.path, self.headers.get("Authorization", "")))
             url = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             for (verb, pattern), fn in ROUTES.items():

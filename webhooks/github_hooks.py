@@ -5,11 +5,14 @@ All GitHub calls go through the connection's resilient client (connections.clien
 """
 
 import logging
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from connections.client import api_path
 
 from .models import Delivery, RedeliveryRequest, RepositoryHook, Source
 
@@ -19,18 +22,59 @@ AVAILABLE_EVENTS = (
     "workflow_run",
 )  # fmt: skip
 DEFAULT_EVENTS = ("push", "pull_request")
+OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+"""A GitHub user or organization login: 1-39 alphanumerics or single hyphens, no hyphen at
+either end."""
+NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+"""A repository name: 1-100 of letters, digits, '.', '_' and '-' (not '.' or '..')."""
+
+
+class BadRepository(ValueError):
+    """A repository name that is not ``owner/name`` in GitHub's grammar (nothing was sent)."""
+
+
+def parse_repository(full_name: str) -> tuple[str, str]:
+    """``(owner, name)`` of ``owner/name``, checked against GitHub's grammar before any URL is
+    built from it; raises BadRepository saying what is wrong."""
+    owner, slash, name = (full_name or "").strip().partition("/")
+    if not slash or not owner or not name:
+        raise BadRepository("Choose a repository as owner/name, e.g. octocat/hello-world.")
+    if not OWNER.fullmatch(owner):
+        raise BadRepository(
+            f"{owner[:60]!r} is not a GitHub owner: 1-39 letters, digits or single hyphens, "
+            "not starting or ending with a hyphen."
+        )
+    if not NAME.fullmatch(name) or name in (".", ".."):
+        raise BadRepository(
+            f"{name[:60]!r} is not a GitHub repository name: 1-100 letters, digits, '.', '_' "
+            "or '-'."
+        )
+    return owner, name
+
+
+def _hooks_path(repo: str, *rest) -> str:
+    return api_path("repos", *parse_repository(repo), "hooks", *rest)
+
+
+def _github_id(value) -> int:
+    """An id from GitHub's own answer, used in a URL: a positive integer, or ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise ValueError(f"GitHub answered an id that is not a number: {str(value)[:40]!r}")
+    return int(value)
 
 
 def connect(connection, owner, repo: str, events, request=None) -> RepositoryHook:
     """Create a source for ``repo`` and register its webhook on GitHub (JSON, with the
-    source's secret). Raises IntegrationError if GitHub refuses; nothing is kept then."""
+    source's secret). Raises BadRepository before any call when ``repo`` is not owner/name in
+    GitHub's grammar, IntegrationError if GitHub refuses; nothing is kept then."""
+    path = _hooks_path(repo)
     events = [e for e in events if e in AVAILABLE_EVENTS] or list(DEFAULT_EVENTS)
     with transaction.atomic():
         source = Source(name=f"GitHub {repo}", provider="github", connection=connection)
         secret = source.set_secret()
         source.save()
         answer = connection.client().post(
-            f"/repos/{repo}/hooks",
+            path,
             json={
                 "name": "web",
                 "active": True,
@@ -48,7 +92,7 @@ def connect(connection, owner, repo: str, events, request=None) -> RepositoryHoo
             connection=connection,
             owner=owner,
             repo=repo,
-            hook_id=answer.json()["id"],
+            hook_id=_github_id(answer.json().get("id")),
             events=events,
         )
 
@@ -60,10 +104,10 @@ def disconnect(hook: RepositoryHook) -> bool:
 
     removed = True
     try:
-        hook.connection.client().delete(f"/repos/{hook.repo}/hooks/{hook.hook_id}")
+        hook.connection.client().delete(_hooks_path(hook.repo, hook.hook_id))
     except NotFound:
         pass  # already gone at GitHub
-    except IntegrationError:
+    except (IntegrationError, BadRepository):
         logger.warning("webhooks.github.unhook_failed", extra={"hook_id": hook.pk}, exc_info=True)
         removed = False
     with transaction.atomic():
@@ -81,7 +125,7 @@ def redeliver_missed(hook: RepositoryHook) -> int:
     window = now - timedelta(days=settings.HUB_GITHUB_REDELIVERY_DAYS)
     client = hook.connection.client()
     latest: dict[str, dict] = {}
-    log_path = f"/repos/{hook.repo}/hooks/{hook.hook_id}/deliveries"
+    log_path = _hooks_path(hook.repo, hook.hook_id, "deliveries")
     for entry in client.paginate(log_path, params={"per_page": 100}):
         if _parse(entry["delivered_at"]) < window:
             break  # newest first: the rest is older
@@ -102,9 +146,11 @@ def redeliver_missed(hook: RepositoryHook) -> int:
             continue
         status = entry.get("status_code") or 0
         reason = "never stored" if 200 <= status < 300 else f"failed (HTTP {status or 'none'})"
-        client.post(f"{log_path}/{entry['id']}/attempts")
+        github_id = _github_id(entry.get("id"))
+        client.post(api_path("repos", *parse_repository(hook.repo), "hooks", hook.hook_id,
+                             "deliveries", github_id, "attempts"))  # fmt: skip
         RedeliveryRequest.objects.create(
-            hook=hook, guid=guid, github_delivery_id=entry["id"], reason=reason
+            hook=hook, guid=guid, github_delivery_id=github_id, reason=reason
         )
         requested += 1
     _mark_recovered(hook, now)

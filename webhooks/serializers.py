@@ -51,6 +51,15 @@ class SourceSerializer(serializers.ModelSerializer):
         return source.receiving_url(self.context.get("request"))
 
     def validate(self, attrs):
+        if "connection" in attrs:
+            candidate = Source(
+                pk=getattr(self.instance, "pk", None), connection=attrs["connection"]
+            )
+            candidate._state.adding = self.instance is None
+            try:
+                candidate.check_connection()
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.message_dict) from None
         provider = attrs.get("provider", getattr(self.instance, "provider", None))
         if provider == "generic" and not attrs.get(
             "signature_header", getattr(self.instance, "signature_header", "")

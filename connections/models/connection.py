@@ -3,6 +3,7 @@
 import time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.signals import post_delete, post_save
@@ -190,6 +191,51 @@ class Connection(models.Model):
             rate_limit=self.rate_limit,
             health_check=health,
         )
+
+    LINKED = "linked_user"
+    LINKED_LOCKED = (
+        "provider", "owner_id", "auth_scheme", "base_url", "api_key_header", "username",
+        "token_url", "scope", "health_check_method", "health_check_path", "credentials",
+    )  # fmt: skip
+    """What nobody may change on a linked account's connection: where its token goes and whose
+    it is. Only linking an account (connections.tokens.capture) creates one."""
+
+    @property
+    def is_linked_account(self) -> bool:
+        return self.auth_scheme == self.LINKED
+
+    def acts_for(self, user) -> bool:
+        """Whether ``user`` may make calls with this connection's credentials by hand (Test
+        connection): anyone with the permission, except for a linked account's connection,
+        whose token acts only for its owner."""
+        return not self.is_linked_account or (user is not None and self.owner_id == user.pk)
+
+    def check_linked_lock(self, new_credentials: bool = False) -> None:
+        """ValidationError when this (unsaved) state would create a linked account's
+        connection, or redirect or re-own an existing one (the admin and the API both call
+        this before saving)."""
+        original = type(self).objects.filter(pk=self.pk).first() if self.pk else None
+        if original is None or not original.is_linked_account:
+            if self.is_linked_account:
+                raise ValidationError(
+                    {
+                        "auth_scheme": "Linked accounts' connections are created by their owner "
+                        "linking a GitHub account, not by hand."
+                    }  # fmt: skip
+                )
+            return
+        changed = [f for f in self.LINKED_LOCKED if getattr(original, f) != getattr(self, f)]
+        if new_credentials:
+            changed.append("credentials")
+        if changed:
+            raise ValidationError(
+                {
+                    f.removesuffix("_id"): "This connection uses a user's linked GitHub account: "
+                    "its token acts only for its owner, so where it is sent and whose it is "
+                    "cannot be changed (only the name and enabled can)."
+                    for f in changed
+                }
+            )
 
     def client(self):
         """The resilient client for this connection (connections.client.Client)."""

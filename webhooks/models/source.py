@@ -182,7 +182,24 @@ class Source(models.Model):
         schedule = self.retry_schedule
         return list(settings.HUB_RETRY_SCHEDULE if schedule is None else schedule)
 
+    def check_connection(self) -> None:
+        """ValidationError when this source would be attached to a user's linked account's
+        connection by hand: its handlers would then act with that user's token. Such sources
+        are created by the owner (Linked accounts > Connect) and keep their connection."""
+        connection = self.connection
+        if connection is None or not connection.is_linked_account:
+            return
+        before = type(self).objects.filter(pk=self.pk).values_list("connection_id", flat=True)
+        if self._state.adding or before.first() != connection.pk:
+            raise ValidationError(
+                {
+                    "connection": "This is a user's linked GitHub account; only its owner attaches "
+                    "it to a source, by connecting a repository."
+                }  # fmt: skip
+            )
+
     def clean(self):
+        self.check_connection()
         schedule = self.retry_schedule
         if schedule is not None and not (
             isinstance(schedule, list)
