@@ -4,11 +4,11 @@ Staff with the ``webhooks.view_delivery`` permission (admins and support) see th
 else is refused (end users have their linked-accounts pages).
 """
 
-import contextlib
 import json
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection as db
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from connections.models import CallErrorGroup, CallRecord, Connection
 from webhooks import replay, retention
+from webhooks.bodies import pretty
 from webhooks.filters import filtered
 from webhooks.models import Delivery, DeliveryErrorGroup, ReplayJob, Source
 
@@ -175,12 +176,10 @@ def _body_text():
 @staff_only
 def delivery_detail(request, pk):
     delivery = get_object_or_404(Delivery.objects.select_related("source"), pk=pk)
-    body = delivery.body_text
-    with contextlib.suppress(ValueError):
-        body = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
     context = {
-        "d": delivery, "body": body,
+        "d": delivery, "body": pretty(delivery.body_text),
         "headers": json.dumps(delivery.headers, indent=2, sort_keys=True),
+        "header_limit": settings.HUB_STORED_HEADER_BYTES,
         "attempts": delivery.attempt_set.order_by("number"),
         "why_not": replay.why_not_replayable(delivery),
         "can_replay": request.user.has_perm("webhooks.replay_delivery"),

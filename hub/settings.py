@@ -164,6 +164,9 @@ HUB_WEBHOOK_RATE_LIMIT = env("HUB_WEBHOOK_RATE_LIMIT", default="6000/m")
 HUB_SECRET_ROTATION_GRACE_SECONDS = env.int("HUB_SECRET_ROTATION_GRACE_SECONDS", default=86400)
 HUB_REJECTED_BODY_BYTES = 4096
 """Rejected requests keep at most this much of their body."""
+HUB_STORED_HEADER_BYTES = env.int("HUB_STORED_HEADER_BYTES", default=16384)
+"""Request headers kept per delivery (names plus values; accepted and rejected alike): the
+headers that identify a delivery first, then the rest by name until this is reached."""
 HUB_REJECTED_STORE_PER_MINUTE = env.int("HUB_REJECTED_STORE_PER_MINUTE", default=60)
 """Rejected requests stored per source per minute; beyond it they are only counted and logged,
 so a flood of bad requests cannot fill the disk."""

@@ -9,10 +9,15 @@ Contract of ``receive(request, source_id)`` (it returns the HttpResponse to send
 - 200 ``{"id", "status": "duplicate"}``: this provider delivery id was already stored.
 - 4xx/5xx ``{"status": "rejected", "error": <code>, "detail": <text>}``: 404 unknown or disabled
   source; 401 missing/invalid/malformed signature or timestamp outside tolerance; 413 body over
-  the source's limit; 400 authentic body that cannot be parsed (kept raw); 429 rate limited
-  (with Retry-After); 503 database unavailable (with Retry-After).
+  the source's limit; 400 authentic body that cannot be parsed or nested too deeply (kept raw);
+  429 rate limited (with Retry-After); 503 database unavailable (with Retry-After).
   Requests refused for a known source are stored as ``rejected`` (body truncated unless
   authentic), at most HUB_REJECTED_STORE_PER_MINUTE per source per minute.
+
+The rate limit counts verified requests against the source's ``rate_limit``; requests that fail
+verification count against a budget of their own (the same rate), so unsigned traffic never
+spends the budget of the sender who holds the secret. Stored headers are capped at
+HUB_STORED_HEADER_BYTES (webhooks.requests.stored_headers); verification reads them all.
 """
 
 import contextlib
@@ -24,14 +29,13 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import JsonResponse
 from django.utils import timezone
-from django.utils.datastructures import CaseInsensitiveMapping
 from django_ratelimit.core import get_usage
 
 from . import health, source_cache
 from .dispatch import enqueue
 from .models import Delivery, Source
 from .receivers import PayloadError
-from .requests import BadContentLength, BodyTooLarge, header_dict, read_body, remote_addr
+from .requests import BadContentLength, BodyTooLarge, read_body, remote_addr, stored_headers
 from .signatures import SignatureError
 from .store import insert_delivery
 
@@ -80,12 +84,17 @@ def _source(source_id: str) -> Source:
 
 
 def _accept(request, source: Source) -> JsonResponse:
-    _check_rate(request, source)
     body = _read(request, source)
     receiver = source.receiver
-    stored_headers = header_dict(request.META)
-    headers = CaseInsensitiveMapping(stored_headers)
-    source = _verify(source, body, headers)
+    headers = request.headers
+    try:
+        source = _verify(source, body, headers)
+    except Refusal as refusal:
+        if refusal.status == 401:
+            _check_rate(request, source, UNVERIFIED)
+        raise
+    _check_rate(request, source, VERIFIED)
+    kept_headers, headers_cut = stored_headers(request.META, _named_headers(source))
     try:
         payload = receiver.parse(body, headers)
     except PayloadError as exc:
@@ -105,7 +114,8 @@ def _accept(request, source: Source) -> JsonResponse:
             received_at=now,
             queued_at=None if done else now,
             processed_at=now if done else None,
-            headers=stored_headers,
+            headers=kept_headers,
+            headers_cut=headers_cut,
             body=body,
             body_size=len(body),
             remote_addr=remote_addr(request.META),
@@ -133,13 +143,22 @@ def _insert(**values) -> int:
     return insert_delivery(values)
 
 
-def _check_rate(request, source: Source) -> None:
-    """429 when over the source's rate. If the cache is down the limit fails open: losing a
-    provider's delivery is worse than accepting a burst."""
+VERIFIED, UNVERIFIED = "webhooks.receive", "webhooks.receive.unverified"
+"""Rate-limit groups: verified requests, and those that failed verification (kept apart)."""
+
+
+def _named_headers(source: Source) -> tuple[str, ...]:
+    """The source's own configured header names (generic HMAC), kept first when capping."""
+    return (source.signature_header, source.id_header, source.event_header)
+
+
+def _check_rate(request, source: Source, group: str) -> None:
+    """429 when over the source's rate in ``group``. If the cache is down the limit fails open:
+    losing a provider's delivery is worse than accepting a burst."""
     try:
         usage = get_usage(
             request,
-            group="webhooks.receive",
+            group=group,
             key=lambda group, req: str(source.pk),
             rate=source.rate_limit,
             increment=True,
@@ -149,10 +168,11 @@ def _check_rate(request, source: Source) -> None:
         return
     if usage and usage["should_limit"]:
         wait = max(1, int(usage["time_left"]))
+        which = "" if group == VERIFIED else " that failed verification"
         raise Refusal(
             429,
             "rate_limited",
-            f"More than {source.rate_limit} requests for this source; retry in {wait} s.",
+            f"More than {source.rate_limit} requests{which} for this source; retry in {wait} s.",
             headers={"Retry-After": str(wait)},
         )
 
@@ -233,13 +253,15 @@ def _store_rejection(request, source: Source, refusal: Refusal) -> None:
             if not refusal.truncate
             else refusal.body[: settings.HUB_REJECTED_BODY_BYTES]
         )
+        kept_headers, headers_cut = stored_headers(request.META, _named_headers(source))
         _insert(
             source_id=source.pk,
             provider=source.provider,
             status=Delivery.Status.REJECTED,
             http_status=refusal.status,
             error=f"{refusal.code}: {refusal.detail}",
-            headers=header_dict(request.META),
+            headers=kept_headers,
+            headers_cut=headers_cut,
             body=body,
             body_size=refusal.size or len(refusal.body),
             remote_addr=remote_addr(request.META),

@@ -1,4 +1,13 @@
-"""Reading what a webhook request carries: the raw body (bounded), headers, sender address."""
+"""Reading what a webhook request carries: the raw body (bounded), headers, sender address.
+
+``stored_headers(meta, keep)`` is what a delivery row keeps of the request's headers: at most
+``HUB_STORED_HEADER_BYTES`` (names plus values), credentials masked. Headers that identify the
+delivery come first (content type, user agent, and any whose name speaks of a signature, id,
+event, topic, timestamp or delivery, plus the source's own configured names in ``keep``), then
+the rest in name order; a header that does not fit is left out (the first one is cut to fit).
+It returns the headers and how many bytes were left out. Verification always uses the full
+request headers: only storage is capped.
+"""
 
 from django.conf import settings
 
@@ -57,6 +66,36 @@ def header_dict(meta) -> dict[str, str]:
         name = "-".join(part.capitalize() for part in name.split("_"))
         headers[name] = MASKED if name.lower() in SENSITIVE_HEADERS else value
     return headers
+
+
+KEY_WORDS = ("signature", "hmac", "delivery", "event", "topic", "timestamp", "-id", "webhook")
+FIRST = ("content-type", "content-length", "user-agent")
+
+
+def stored_headers(meta, keep=()) -> tuple[dict[str, str], int]:
+    headers = header_dict(meta)
+    limit = settings.HUB_STORED_HEADER_BYTES
+    sizes = {
+        name: len(name) + len(value.encode("utf-8", "replace")) for name, value in headers.items()
+    }
+    if sum(sizes.values()) <= limit:
+        return headers, 0
+    wanted = {k.lower() for k in keep if k}
+
+    def rank(name: str):
+        low = name.lower()
+        key = low in FIRST or low in wanted or any(word in low for word in KEY_WORDS)
+        return (0 if key else 1, low)
+
+    kept, used = {}, 0
+    for name in sorted(headers, key=rank):
+        if used + sizes[name] <= limit:
+            kept[name], used = headers[name], used + sizes[name]
+        elif not kept:  # even the first header is too large: keep its start
+            room = max(0, limit - len(name))
+            kept[name] = headers[name].encode("utf-8", "replace")[:room].decode("utf-8", "ignore")
+            used = len(name) + len(kept[name].encode())
+    return kept, sum(sizes.values()) - used
 
 
 def remote_addr(meta) -> str | None:

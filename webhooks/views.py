@@ -21,6 +21,18 @@ class AlwaysJSON(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+def not_found(request, *args, **kwargs):
+    """Paths under /webhooks/ that are no receiving URL: the same JSON as every refusal."""
+    return JsonResponse(
+        {
+            "status": "rejected",
+            "error": "not_found",
+            "detail": "No webhook source has this URL; receiving URLs are /webhooks/<source id>/.",
+        },
+        status=404,
+    )
+
+
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
 class ReceiveWebhookView(APIView):
     """Receive one webhook delivery (contract: webhooks.ingest).

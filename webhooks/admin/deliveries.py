@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from connections.paginators import BoundedCountPaginator
 
 from .. import replay, retention
+from ..bodies import pretty
 from ..filters import filtered
 from ..models import Attempt, Delivery, ReplayJob
 from ..receivers import RECEIVERS
@@ -109,14 +110,16 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Headers")
     def pretty_headers(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.headers, indent=2, sort_keys=True))
+        note = ""
+        if obj.headers_cut:
+            note = f"Headers truncated: {obj.headers_cut} bytes were not stored.\n"
+        return format_html(
+            "<pre>{}{}</pre>", note, json.dumps(obj.headers, indent=2, sort_keys=True)
+        )
 
     @admin.display(description="Body")
     def pretty_body(self, obj):
-        text = obj.body_text
-        with contextlib.suppress(ValueError):
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', pretty(obj.body_text))
 
     def has_replay_permission(self, request):
         return request.user.has_perm("webhooks.replay_delivery")

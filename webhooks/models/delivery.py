@@ -53,6 +53,10 @@ class Delivery(models.Model):
     headers = models.JSONField(
         default=dict, help_text="Request headers; credentials (Authorization, Cookie) are masked."
     )
+    headers_cut = models.PositiveIntegerField(
+        default=0,
+        help_text="Header bytes not stored (over HUB_STORED_HEADER_BYTES); 0: all were kept.",
+    )
     body = models.BinaryField(help_text="The raw body exactly as received (truncated if rejected).")
     body_size = models.PositiveIntegerField(
         default=0, help_text="Size of the body the sender announced or sent, in bytes."

@@ -7,11 +7,12 @@ A provider subclass mostly sets class attributes; it overrides a method only whe
 format needs it.
 """
 
-import json
 import secrets
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
+
+from ..bodies import loads
 
 
 class PayloadError(Exception):
@@ -49,7 +50,7 @@ class Receiver:
         if not self.json_body:
             return None
         try:
-            return json.loads(body)
+            return loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise PayloadError(f"The body is not valid JSON: {exc}") from None
 

@@ -4,9 +4,9 @@ Events API bodies are JSON (``event_callback`` with ``event_id``; ``url_verifica
 with its challenge). Slash commands and interactivity are form-encoded and are accepted too.
 """
 
-import json
 from urllib.parse import parse_qs
 
+from ..bodies import loads
 from ..signatures import SlackSignature
 from .base import PayloadError, Receiver, _get
 
@@ -27,9 +27,9 @@ class SlackReceiver(Receiver):
             if content_type.startswith("application/x-www-form-urlencoded"):
                 form = {k: v[-1] for k, v in parse_qs(body.decode(), strict_parsing=True).items()}
                 if "payload" in form:  # interactivity: a JSON document in a form field
-                    form["payload"] = json.loads(form["payload"])
+                    form["payload"] = loads(form["payload"])
                 return form
-            return json.loads(body)
+            return loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise PayloadError(f"The body is neither Slack JSON nor a form: {exc}") from None
 

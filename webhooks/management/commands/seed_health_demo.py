@@ -115,7 +115,8 @@ counted AS (
     FROM classified c
 )
 INSERT INTO webhooks_delivery (
-    source_id, provider, event_type, external_id, status, received_at, headers, body, body_size,
+    source_id, provider, event_type, external_id, status, received_at, headers, headers_cut,
+    body, body_size,
     remote_addr, http_status, error, attempts, tries, queued_at, next_attempt_at, claimed_at,
     claimed_by, processed_at, recovered_at, payload_removed_at, payload_removed_reason,
     replay_requested_by
@@ -128,6 +129,7 @@ SELECT
     c.status,
     c.at,
     '{"Content-Type": "application/json", "User-Agent": "demo-sender/1.0"}'::jsonb,
+    0,
     bd.body,
     octet_length(bd.body),
     ('198.51.100.' || (1 + c.g %% 250))::inet,
