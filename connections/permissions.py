@@ -6,7 +6,7 @@ delete permission. An action names the permission it needs with ``required_perm`
 ``required_perm = None`` (DRF sets action kwargs on the view).
 """
 
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -24,3 +24,12 @@ class ModelPermissions(DjangoModelPermissions):
         if required:
             return request.user.has_perm(required)
         return super().has_permission(request, view)
+
+
+class HubStaff(BasePermission):
+    """Admins and support (who hold ``webhooks.view_delivery``): the API schema and docs.
+    Signed-up end users get 403."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("webhooks.view_delivery"))

@@ -22,6 +22,18 @@ EMBEDDED = "DATABASE_URL" not in os.environ
 """True when running on the embedded defaults (no DATABASE_URL): local secrets may be generated."""
 
 
+def _private_data_dir() -> None:
+    """Embedded mode keeps API tokens in SQLite (its WAL included), keys and the cache under
+    DATA_DIR: the folder is 0700 and the database files are created 0600 before SQLite opens
+    them (SQLite gives its -wal and -shm files the database file's mode)."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(DATA_DIR, 0o700)
+    for name in ("hub.sqlite3", "broker.sqlite3"):
+        path = DATA_DIR / name
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 def _local_secret(name: str, make) -> str:
     """Read, or create once with mode 0600, a secret file in DATA_DIR (embedded mode only)."""
     if not EMBEDDED:
@@ -46,6 +58,21 @@ HUB_PORT = env.int("HUB_PORT", default=8000)
 HUB_PUBLIC_URL = env("HUB_PUBLIC_URL", default="").rstrip("/")
 """Origin that providers use to reach the hub (e.g. https://hooks.example.com). Receiving URLs
 shown in the admin and API are built on it; when empty, on the origin of the current request."""
+
+# --- HTTPS: on by default when the hub's public URL is https ------------------------------
+_HTTPS = HUB_PUBLIC_URL.startswith("https://")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=_HTTPS)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_HTTPS)
+if env.bool("HUB_TRUST_X_FORWARDED_PROTO", default=False):
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if HUB_PUBLIC_URL and not CSRF_TRUSTED_ORIGINS:
+    CSRF_TRUSTED_ORIGINS = [HUB_PUBLIC_URL]
 
 # Fernet keys for secrets at rest. The first key encrypts; every key decrypts (MultiFernet), so
 # rotation is: prepend a new key, run `manage.py rotate_encryption_keys`, then drop the old one.
@@ -110,6 +137,8 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'hub.sqlite3'}"),
 }
+if EMBEDDED:
+    _private_data_dir()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web server and the worker read while one of them writes.
@@ -194,10 +223,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Management API: webhook sources, deliveries.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["connections.permissions.HubStaff"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
+        "ReplayJobStatusEnum": "webhooks.models.ReplayJob.Status",
+        "ConnectionStatusEnum": "connections.models.Connection.Status",
+    },
 }
 
 # --- The rest -----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """URL map: admin, the receiving endpoint, the management API and its docs."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -8,6 +9,9 @@ from rest_framework.routers import DefaultRouter
 from connections.api import ConnectionViewSet
 from hub import accounts, dashboard, ops
 from webhooks.api import DeliveryViewSet, ReplayJobViewSet, SourceViewSet
+
+# One sign-in for the hub and the admin: allauth's, with its rate limits and lockout.
+admin.site.login = secure_admin_login(admin.site.login)
 
 router = DefaultRouter()
 router.register("sources", SourceViewSet)

@@ -50,9 +50,9 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
         status, attempts, error = stack.wait_until(outcome, timeout=60, what="worker outcome")
         assert (status, attempts) == ("processed", 1), error
         assert (data_dir / "hub.sqlite3").exists() and (data_dir / "broker.sqlite3").exists()
-        admin = requests.get(f"http://127.0.0.1:{port}/admin/login/", timeout=10)
-        assert admin.status_code == 200
-        stylesheet = re.search(r'href="(/static/admin/css/base[^"]*)"', admin.text).group(1)
+        sign_in = requests.get(f"http://127.0.0.1:{port}/admin/login/", timeout=10)
+        assert sign_in.status_code == 200 and "/accounts/login/" in sign_in.url
+        stylesheet = re.search(r'href="(/static/hub/hub[^"]*)"', sign_in.text).group(1)
         css = requests.get(f"http://127.0.0.1:{port}{stylesheet}", timeout=10)
         assert css.status_code == 200 and "body" in css.text
     finally:

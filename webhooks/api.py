@@ -37,6 +37,12 @@ class SourceViewSet(
     serializer_class = SourceSerializer
     filterset_fields = ["provider", "enabled"]
 
+    def create(self, request, *args, **kwargs):
+        """201 with the new source; its secret is in this answer only (never cached)."""
+        response = super().create(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
     @extend_schema(request=RotateSecretSerializer, responses=SourceSerializer)
     @action(
         detail=True,
@@ -60,7 +66,9 @@ class SourceViewSet(
             raise serializers.ValidationError({"secret": exc.messages}) from None
         source.save()
         context = {**self.get_serializer_context(), "shown_secret": secret}
-        return Response(SourceSerializer(source, context=context).data)
+        response = Response(SourceSerializer(source, context=context).data)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class DeliveryPagination(CursorPagination):
@@ -104,7 +112,11 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
             return _conflict("not_replayable", reason)
         return Response({"id": delivery.pk, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=BulkReplaySerializer, responses={202: ReplayJobSerializer})
+    @extend_schema(
+        operation_id="deliveries_replay_matching",
+        request=BulkReplaySerializer,
+        responses={202: ReplayJobSerializer},
+    )
     @action(
         detail=False, methods=["post"], url_path="replay", required_perm="webhooks.replay_delivery"
     )
