@@ -41,7 +41,7 @@ def pytest_collection_modifyitems(config, items):
 def _fresh_process_state():
     """Each test starts with an empty source cache and rate-limit counters."""
     source_cache.clear()
-    cache.clear()
+    _clear_this_runs_cache()
     # Buffered call records and rollup counts of an earlier test belong to rolled-back rows.
     recorder._buffer.clear()
     health._buffer.clear()
@@ -49,6 +49,15 @@ def _fresh_process_state():
     source_cache.clear()
     recorder._buffer.clear()
     health._buffer.clear()
+
+
+def _clear_this_runs_cache():
+    """Only this run's keys: Redis's clear() is FLUSHDB, which would wipe the rate windows and
+    circuits of another run sharing the machine's Redis (each run has its own key prefix)."""
+    if hasattr(cache, "delete_pattern"):  # django-redis: scoped to KEY_PREFIX
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
 
 
 @pytest.fixture
