@@ -17,7 +17,8 @@ PRODUCTION = {
 
 
 def test_check_deploy_is_clean_for_the_production_recipe():
-    env = stack.hub_env(**PRODUCTION, HUB_DATA_DIR=None)
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment does not.
+    env = stack.hub_env(**PRODUCTION, HUB_DATA_DIR=None, DJANGO_ALLOW_ASYNC_UNSAFE=None)
     out = stack.manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert "no issues" in out
 
