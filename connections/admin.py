@@ -13,6 +13,7 @@ from .errors import IntegrationError, RateLimited
 from .forms import WriteOnlySecretField
 from .guards import Guards
 from .models import AccountToken, CallRecord, Connection, ProviderOverride
+from .models.connection import validate_credentials
 from .paginators import BoundedCountPaginator
 
 
@@ -38,6 +39,12 @@ class ConnectionForm(forms.ModelForm):
             "username", "token_url", "scope", "rate_limit", "health_check_method",
             "health_check_path",
         ]  # fmt: skip
+
+    def clean_new_credentials(self):
+        secret = self.cleaned_data.get("new_credentials")
+        if secret:
+            validate_credentials(secret)  # the API's rule too
+        return secret
 
     def _post_clean(self):
         super()._post_clean()

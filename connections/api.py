@@ -10,6 +10,7 @@ from . import health
 from .errors import RateLimited
 from .guards import Guards
 from .models import Connection
+from .models.connection import validate_credentials
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -17,6 +18,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
         write_only=True,
         required=False,
         allow_blank=False,
+        validators=[validate_credentials],
         style={"input_type": "password"},
         help_text="Token, API key, password or client secret (write-only).",
     )
@@ -79,7 +81,9 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
 
 class RotateCredentialsSerializer(serializers.Serializer):
-    credentials = serializers.CharField(help_text="The new secret (write-only).")
+    credentials = serializers.CharField(
+        validators=[validate_credentials], help_text="The new secret (write-only)."
+    )
 
 
 class HealthResultSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from . import crypto
 from .errors import AuthFailed
+from .validators import TOKEN, VISIBLE
 
 
 class HeaderAuth(requests.auth.AuthBase):
@@ -16,6 +17,10 @@ class HeaderAuth(requests.auth.AuthBase):
         self.header, self.value = header, value
 
     def __call__(self, request):
+        # Validated here: requests checks headers before auth adds its own. The error names
+        # the header, never the value (a secret).
+        if not TOKEN.fullmatch(self.header) or not VISIBLE.fullmatch(self.value):
+            raise requests.exceptions.InvalidHeader(f"The {self.header[:60]} header is not valid.")
         request.headers[self.header] = self.value
         return request
 

@@ -44,6 +44,7 @@ from .errors import (
 )
 from .guards import Guards
 from .redact import redact
+from .validators import parse_rate
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -147,6 +148,13 @@ class Client:
     def __init__(self, connection):
         self.connection = connection
         self.spec = connection.spec
+        try:
+            parse_rate(self.spec.rate_limit)
+        except ValueError as exc:
+            raise ClientError(
+                f"The rate limit of '{connection.name}' is not valid ({exc}); fix it in the admin.",
+                connection=connection,
+            ) from None
         self.guards = Guards(
             connection.pk,
             self.spec.rate_limit,
@@ -240,6 +248,13 @@ class Client:
             error = self._classify(response)
         except IntegrationError as exc:
             error = exc
+        except (requests.exceptions.InvalidHeader, UnicodeError) as exc:
+            error = ClientError(  # never repeats the value: it may be a secret
+                f"The request to {spec.name} could not be sent: a header value of '"
+                f"{connection.name}' (its credentials or username?) is not valid in HTTP "
+                f"({type(exc).__name__}); replace it in the admin.",
+                connection=connection,
+            )
         except requests.RequestException as exc:
             error = self._transport_error(exc, counter)
         finally:

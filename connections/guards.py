@@ -25,14 +25,7 @@ from django.core.cache import cache, caches
 from django_redis.cache import RedisCache
 
 from .errors import CircuitOpen, RateLimited
-
-PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    count, _, period = rate.partition("/")
-    multiplier = int(period[:-1] or 1)
-    return int(count), multiplier * PERIODS[period[-1]]
+from .validators import parse_rate
 
 
 @dataclass

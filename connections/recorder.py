@@ -10,6 +10,7 @@ shared state: a process killed with -9 loses at most one batch of call records (
 effect). Set the batch to 1 to write every call as it ends.
 """
 
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from . import buffers, rollups
 from .models import CallErrorGroup, CallRecord, CallRollup, Connection
@@ -53,6 +54,7 @@ def failure_field(error_class: str) -> str:
     return FAILURE_FIELDS.get(error_class, "failed_other")
 
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _buffer: list[Call] = []
 _oldest = 0.0
@@ -74,32 +76,51 @@ def record(call: Call) -> None:
 
 
 def flush() -> int:
+    """Write the buffered calls; calls of a connection deleted meanwhile are dropped (logged
+    as ``connections.recorder.connection_gone``), never the rest of the batch."""
     global _buffer
     with _lock:
         calls, _buffer = _buffer, []
     if not calls:
         return 0
-    with transaction.atomic():
-        records = CallRecord.objects.bulk_create(
-            [
-                CallRecord(
-                    connection_id=c.connection_id,
-                    started_at=c.started_at,
-                    method=c.method,
-                    path=c.path[:500],
-                    status_code=c.status_code,
-                    duration_ms=c.duration_ms,
-                    attempts=c.attempts,
-                    error_class=c.error_class,
-                    is_test=c.is_test,
-                )
-                for c in calls
-            ]
+    try:
+        with transaction.atomic():
+            _write(calls)
+    except IntegrityError:  # a connection was deleted after its call: keep the others
+        alive = set(
+            Connection.objects.filter(pk__in={c.connection_id for c in calls}).values_list(
+                "pk", flat=True
+            )
         )
-        _rollup(calls)
-        _snapshots(calls)
-        _errors(calls, records)
+        gone = sorted({c.connection_id for c in calls} - alive)
+        logger.warning("connections.recorder.connection_gone", extra={"connection_ids": gone})
+        calls = [c for c in calls if c.connection_id in alive]
+        if calls:
+            with transaction.atomic():
+                _write(calls)
     return len(calls)
+
+
+def _write(calls: list[Call]) -> None:
+    records = CallRecord.objects.bulk_create(
+        [
+            CallRecord(
+                connection_id=c.connection_id,
+                started_at=c.started_at,
+                method=c.method,
+                path=c.path[:500],
+                status_code=c.status_code,
+                duration_ms=c.duration_ms,
+                attempts=c.attempts,
+                error_class=c.error_class,
+                is_test=c.is_test,
+            )
+            for c in calls
+        ]
+    )
+    _rollup(calls)
+    _snapshots(calls)
+    _errors(calls, records)
 
 
 def _rollup(calls: list[Call]) -> None:

@@ -60,13 +60,16 @@ class SourceSerializer(serializers.ModelSerializer):
                 candidate.check_connection()
             except DjangoValidationError as exc:
                 raise serializers.ValidationError(exc.message_dict) from None
-        provider = attrs.get("provider", getattr(self.instance, "provider", None))
-        if provider == "generic" and not attrs.get(
-            "signature_header", getattr(self.instance, "signature_header", "")
-        ):
-            raise serializers.ValidationError(
-                {"signature_header": "A generic HMAC source needs a header name."}
-            )
+        candidate = Source(
+            provider=attrs.get("provider", getattr(self.instance, "provider", "")),
+            signature_header=attrs.get(
+                "signature_header", getattr(self.instance, "signature_header", "")
+            ),
+        )
+        try:
+            candidate.check_generic()  # the admin's rule (Source.clean)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
         return attrs
 
     def create(self, validated_data):
@@ -169,7 +172,7 @@ class DeliveryDetailSerializer(DeliverySerializer):
 
 class BulkReplaySerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
         max_length=1000,
         help_text="Replay exactly these deliveries (at most 1,000).",

@@ -24,6 +24,7 @@ from django.utils import timezone
 from . import health
 from .dispatch import publish
 from .models import Attempt, Delivery
+from .models.source import retry_delays
 from .processing import attempt_counts
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def recover_lost_claims() -> int:
     )[: settings.HUB_SWEEP_BATCH]  # fmt: skip
     recovered = []
     for pk, source_id, tries, attempts, claimed_at, claimed_by, replayed_by, schedule in rows:
-        exhausted = tries > len(settings.HUB_RETRY_SCHEDULE if schedule is None else schedule)
+        exhausted = tries > len(retry_delays(schedule))
         with transaction.atomic():
             won = Delivery.objects.filter(pk=pk, status=S.PROCESSING, claimed_at__lt=stale).update(
                 status=S.DEAD if exhausted else S.RETRYING,

@@ -4,7 +4,7 @@ import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -12,10 +12,21 @@ from django.utils import timezone
 
 from ..fields import EncryptedTextField
 from ..providers import AUTH_SCHEMES, PROVIDERS, ProviderSpec
+from ..validators import validate_header_name, validate_header_value, validate_rate
 
-rate_validator = RegexValidator(
-    r"^\d+/\d*[smhd]$", "Use '<count>/<period>' with period s, m, h or d, e.g. '5000/h'."
-)
+
+def validate_username(value: str) -> None:
+    validate_header_value(value, "The username")
+    if ":" in value:
+        raise ValidationError("A Basic auth username cannot contain ':'.", code="invalid")
+
+
+def validate_credentials(value: str) -> None:
+    """Every auth scheme sends the secret in a header (bearer, API key, Basic, the OAuth2 token
+    request's Basic auth)."""
+    validate_header_value(value, "The credentials")
+
+
 PROVIDER_CHOICES = [(key, spec.name) for key, spec in PROVIDERS.items()]
 METHODS = [(m, m) for m in ("GET", "HEAD", "POST")]
 
@@ -40,7 +51,7 @@ class ProviderOverride(models.Model):
         null=True, blank=True, help_text="Exponential backoff base, in seconds."
     )
     rate_limit = models.CharField(
-        max_length=20, blank=True, validators=[rate_validator], help_text="e.g. 5000/h."
+        max_length=20, blank=True, validators=[validate_rate], help_text="e.g. 5000/h."
     )
 
     class Meta:
@@ -114,10 +125,16 @@ class Connection(models.Model):
         blank=True, help_text="API root; blank: the provider's (e.g. a Shopify shop's admin URL)."
     )
     api_key_header = models.CharField(
-        max_length=100, blank=True, help_text="API key scheme: header name (blank: provider's)."
+        max_length=100,
+        blank=True,
+        validators=[validate_header_name],
+        help_text="API key scheme: header name (blank: provider's).",
     )
     username = models.CharField(
-        max_length=200, blank=True, help_text="Basic auth username, or OAuth2 client id."
+        max_length=200,
+        blank=True,
+        validators=[validate_username],
+        help_text="Basic auth username, or OAuth2 client id.",
     )
     token_url = models.URLField(blank=True, help_text="OAuth2 client credentials: token URL.")
     scope = models.CharField(max_length=500, blank=True, help_text="OAuth2: scopes to request.")
@@ -132,7 +149,7 @@ class Connection(models.Model):
     rate_limit = models.CharField(
         max_length=20,
         blank=True,
-        validators=[rate_validator],
+        validators=[validate_rate],
         help_text="Our budget for this connection, shared by all processes (blank: provider's).",
     )
     health_check_method = models.CharField(

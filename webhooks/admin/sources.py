@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from connections.forms import WriteOnlySecretField
+from connections.validators import validate_retry_schedule
 
 from ..models import Source
 
@@ -68,9 +69,9 @@ class SourceForm(forms.ModelForm):
             steps = [float(part) for part in text.split(",")]
         except ValueError:
             raise ValidationError("A comma-separated list of seconds, e.g. 5, 300, 1800.") from None
-        if any(step < 0 for step in steps):
-            raise ValidationError("Waits cannot be negative.")
-        return [int(step) if step.is_integer() else step for step in steps]
+        steps = [int(step) if step.is_integer() else step for step in steps]
+        validate_retry_schedule(steps)  # the model's (and the API's) rule
+        return steps
 
     def clean(self):
         data = super().clean()

@@ -5,19 +5,28 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from connections.fields import EncryptedTextField
+from connections.validators import validate_header_name, validate_rate, validate_retry_schedule
 
 from ..receivers import RECEIVERS
 from ..signatures import DIGESTS, ENCODINGS
 
-rate_validator = RegexValidator(
-    r"^\d+/\d*[smhd]$", "Use '<count>/<period>' with period s, m, h or d, e.g. '600/m' or '10/5s'."
-)
+
+def retry_delays(schedule) -> list[float]:
+    """A source's retry schedule in seconds: its own, else HUB_RETRY_SCHEDULE. A stored schedule
+    that is not valid (written around the validators) counts as the default, so a delivery
+    never sticks in processing over it."""
+    if schedule is not None:
+        try:
+            validate_retry_schedule(schedule)
+        except ValidationError:
+            schedule = None
+    return list(settings.HUB_RETRY_SCHEDULE if schedule is None else schedule)
 
 
 class Source(models.Model):
@@ -57,6 +66,7 @@ class Source(models.Model):
     signature_header = models.CharField(
         max_length=100,
         blank=True,
+        validators=[validate_header_name],
         help_text="Generic HMAC only: header carrying the signature, e.g. X-Signature.",
     )
     signature_digest = models.CharField(
@@ -79,10 +89,14 @@ class Source(models.Model):
     id_header = models.CharField(
         max_length=100,
         blank=True,
+        validators=[validate_header_name],
         help_text="Generic HMAC only: header with the sender's delivery id (drops duplicates).",
     )
     event_header = models.CharField(
-        max_length=100, blank=True, help_text="Generic HMAC only: header naming the event type."
+        max_length=100,
+        blank=True,
+        validators=[validate_header_name],
+        help_text="Generic HMAC only: header naming the event type.",
     )
     max_body_bytes = models.PositiveIntegerField(
         default=settings.HUB_WEBHOOK_MAX_BODY_BYTES,
@@ -92,7 +106,7 @@ class Source(models.Model):
     rate_limit = models.CharField(
         max_length=20,
         default=settings.HUB_WEBHOOK_RATE_LIMIT,
-        validators=[rate_validator],
+        validators=[validate_rate],
         help_text="Requests accepted per period before 429, e.g. 6000/m.",
     )
     connection = models.ForeignKey(
@@ -106,6 +120,7 @@ class Source(models.Model):
     retry_schedule = models.JSONField(
         null=True,
         blank=True,
+        validators=[validate_retry_schedule],
         help_text=(
             "Seconds to wait before each retry, e.g. [5, 300, 1800]; after the last one the "
             "delivery is dead. Empty: the hub's default (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h)."
@@ -178,9 +193,8 @@ class Source(models.Model):
         return new_secret
 
     def retry_delays(self) -> list[float]:
-        """The retry schedule in seconds (the source's own, else HUB_RETRY_SCHEDULE)."""
-        schedule = self.retry_schedule
-        return list(settings.HUB_RETRY_SCHEDULE if schedule is None else schedule)
+        """The retry schedule in seconds (see ``retry_delays``)."""
+        return retry_delays(self.retry_schedule)
 
     def check_connection(self) -> None:
         """ValidationError when this source would be attached to a user's linked account's
@@ -198,15 +212,13 @@ class Source(models.Model):
                 }  # fmt: skip
             )
 
-    def clean(self):
-        self.check_connection()
-        schedule = self.retry_schedule
-        if schedule is not None and not (
-            isinstance(schedule, list)
-            and all(isinstance(s, int | float) and s >= 0 for s in schedule)
-        ):
-            raise ValidationError({"retry_schedule": "A list of seconds, e.g. [5, 300, 1800]."})
+    def check_generic(self) -> None:
+        """ValidationError when a generic HMAC source has no signature header (admin and API)."""
         if self.provider == "generic" and not self.signature_header:
             raise ValidationError(
                 {"signature_header": "A generic HMAC source needs a header name."}
             )
+
+    def clean(self):
+        self.check_connection()
+        self.check_generic()
