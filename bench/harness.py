@@ -156,8 +156,12 @@ class Gunicorn:
     trap can stop it even if this process dies without cleaning up.
     """
 
-    def __init__(self, name, app, env, workdir: Path, *, ready_path="/", workers=2, chdir=ROOT):
+    def __init__(
+        self, name, app, env, workdir: Path, *, ready_path="/", workers=2, chdir=ROOT,
+        worker_class="sync",
+    ):  # fmt: skip
         self.name, self.app, self.env, self.workdir = name, app, env, workdir
+        self.worker_class = worker_class
         self.chdir = Path(chdir)
         self.ready_path, self.workers = ready_path, workers
         self.port = free_port()
@@ -174,7 +178,7 @@ class Gunicorn:
             "--workers",
             str(self.workers),
             "--worker-class",
-            "sync",
+            self.worker_class,
             "--chdir",
             str(self.chdir),
             "--pid",

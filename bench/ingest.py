@@ -1,7 +1,8 @@
 """Ingest benchmark: the hub's receiving endpoint against the floor, under wrk.
 
-Serves the hub (gunicorn, 2 sync workers) on PostgreSQL + Redis, and beside it the floor app
-(bench/floor: one INSERT of the body, same gunicorn and database settings). wrk posts a signed
+Serves the hub as production does (gunicorn over 2 uvicorn workers, hub.asgi) on PostgreSQL +
+Redis, and beside it the floor app (bench/floor: one INSERT of the body, gunicorn with 2 sync
+workers, its fastest plain configuration; same database settings). wrk posts a signed
 ~5 KB GitHub push with a unique X-GitHub-Delivery per request. For each connection count the
 hub and floor rounds are interleaved (their order alternating) so that drift on a shared machine
 affects both alike; each round has its own warm-up. No Celery worker runs: the published tasks
@@ -41,6 +42,7 @@ BODY_BYTES = 5000
 HUB_ROWS = "SELECT count(*) FROM webhooks_delivery WHERE status <> 'rejected'"
 FLOOR_ROWS = "SELECT count(*) FROM bench_floor_delivery"
 
+HUB_WORKER_CLASS = "uvicorn_worker.UvicornWorker"  # as the Procfile and the README recipe
 TARGET_THROUGHPUT = 0.80  # hub req/s >= 80% of the floor's
 TARGET_P99 = 2.0  # hub p99 < 2x the floor's
 BUSY_MACHINE_CORES = 0.25  # other work above this (median per point) makes a run suspect
@@ -328,7 +330,8 @@ def print_table(summary: list[dict], cfg: Config) -> None:
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     harness.log("")
     harness.log(
-        f"Ingest, hub vs floor: gunicorn {cfg.workers} sync workers each, wrk {cfg.wrk_threads} "
+        f"Ingest, hub vs floor: gunicorn {cfg.workers} workers each (hub uvicorn, floor sync), "
+        f"wrk {cfg.wrk_threads} "
         f"threads; {cfg.rounds} round(s) of {cfg.seconds} s per point (+{cfg.warmup} s warm-up);"
     )
     harness.log(
@@ -384,8 +387,14 @@ def main() -> int:
 
         hub = stack.enter_context(
             harness.Gunicorn(
-                "hub", "hub.wsgi", env, workdir, workers=cfg.workers, chdir=harness.HUB_DIR
-            )
+                "hub",
+                "hub.asgi:application",
+                env,
+                workdir,
+                workers=cfg.workers,
+                chdir=harness.HUB_DIR,
+                worker_class=HUB_WORKER_CLASS,
+            )  # fmt: skip
         )
         floor = stack.enter_context(
             harness.Gunicorn("floor", "bench.floor.wsgi", floor_env, workdir, workers=cfg.workers)
@@ -412,7 +421,7 @@ def main() -> int:
                 "rounds": cfg.rounds,
                 "connections": list(cfg.connections),
                 "wrk_threads": cfg.wrk_threads,
-                "gunicorn": f"{cfg.workers} sync workers",
+                "gunicorn": f"{cfg.workers} workers: hub {HUB_WORKER_CLASS}, floor sync",
                 "body_bytes": len(body),
                 "body_source": "octokit/webhooks push/with-new-branch.payload.json (trimmed)",
             },

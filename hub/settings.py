@@ -189,6 +189,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 
 # --- Webhooks -----------------------------------------------------------------------------
 HUB_WEBHOOK_MAX_BODY_BYTES = env.int("HUB_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+HUB_REQUEST_BODY_CEILING = env.int("HUB_REQUEST_BODY_CEILING", default=10 * 1024 * 1024)
+"""The most of any request body the web server reads (hub/asgi.py): larger ones are answered
+413 unread. A source's own limit (max_body_bytes) cannot exceed it."""
 HUB_WEBHOOK_RATE_LIMIT = env("HUB_WEBHOOK_RATE_LIMIT", default="6000/m")
 HUB_SECRET_ROTATION_GRACE_SECONDS = env.int("HUB_SECRET_ROTATION_GRACE_SECONDS", default=86400)
 HUB_REJECTED_BODY_BYTES = 4096

@@ -107,10 +107,13 @@ def manage(*args: str, env: dict) -> str:
 
 
 def gunicorn(port: int, env: dict, log: Path, workers: int = 1) -> subprocess.Popen:
+    """The web server as production runs it (gunicorn over uvicorn workers, hub.asgi)."""
     proc = start(
         [
             str(BIN / "gunicorn"),
-            "hub.wsgi",
+            "hub.asgi:application",
+            "--worker-class",
+            "uvicorn_worker.UvicornWorker",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

@@ -10,6 +10,7 @@ request headers: only storage is capped.
 """
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 
 MASKED = "********"
 SENSITIVE_HEADERS = frozenset(
@@ -45,8 +46,9 @@ def read_body(request, limit: int) -> bytes:
         if length > limit:
             raise BodyTooLarge(request.read(min(length, keep)), length)
         return request.read(length)
-    if request.META.get("wsgi.input_terminated"):
-        body = request.META["wsgi.input"].read(limit + 1)
+    if request.META.get("wsgi.input_terminated") or isinstance(request, ASGIRequest):
+        # Chunked: the server ends the stream (under ASGI the whole body was read already).
+        body = request.read(limit + 1)
         if len(body) > limit:
             raise BodyTooLarge(body[:keep], None)
         return body

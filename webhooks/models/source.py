@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -100,7 +100,10 @@ class Source(models.Model):
     )
     max_body_bytes = models.PositiveIntegerField(
         default=settings.HUB_WEBHOOK_MAX_BODY_BYTES,
-        validators=[MinValueValidator(1024)],
+        validators=[
+            MinValueValidator(1024),
+            MaxValueValidator(settings.HUB_REQUEST_BODY_CEILING),
+        ],
         help_text="Bodies larger than this are refused with 413 (reading stops at the limit).",
     )
     rate_limit = models.CharField(

@@ -1,0 +1,146 @@
+"""ASGI entry point: the hub's web server (``gunicorn hub.asgi -k uvicorn_worker.UvicornWorker``;
+the Procfile and the README's production recipe).
+
+Served by uvicorn, a request's body is read by the event loop before any view runs, so a client
+that sends its body slowly, or never, holds a coroutine and a socket, not one of the threads that
+answer providers (two slow clients used to stall both gunicorn sync workers). Bodies are read up
+to ``HUB_REQUEST_BODY_CEILING`` at most; a larger one is answered 413 without reading the rest.
+
+``/webhooks/`` requests take a short path (``WebhookHandler``): the whole body is read in the
+event loop, then one hop to a worker thread runs the request through a handler without the
+site's middleware (as hub/wsgi.py does: a provider's delivery needs no session, CSRF check,
+authentication, messages or static files) and the answer is sent back. Django's own ASGI path
+costs three thread hops per request (two signals and the view) on one thread per process; this
+one costs one, on a small pool, so database waits of concurrent deliveries overlap.
+"""
+
+import os
+import tempfile
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core import signals
+from django.core.asgi import get_asgi_application
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.exception import convert_exception_to_response
+from django.urls import set_script_prefix
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+get_asgi_application()  # django.setup()
+
+WEBHOOK_PREFIX = "/webhooks/"
+TOO_LARGE = b'{"status": "rejected", "error": "body_too_large", "detail": "The body is too large."}'
+
+
+class BodyOverCeiling(Exception):
+    pass
+
+
+class SiteHandler(ASGIHandler):
+    """Django's ASGIHandler with a ceiling on how much of a body is read."""
+
+    async def read_body(self, receive):
+        ceiling = settings.HUB_REQUEST_BODY_CEILING
+        body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (returned open, as Django's)
+            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
+        )
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body_file.close()
+                raise RequestAborted()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > ceiling:
+                body_file.close()
+                raise BodyOverCeiling()
+            body_file.write(chunk)
+            if not message.get("more_body", False):
+                break
+        body_file.seek(0)
+        return body_file
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and _declared_size(scope) > settings.HUB_REQUEST_BODY_CEILING:
+            return await _send_too_large(send)
+        try:
+            await super().__call__(scope, receive, send)
+        except BodyOverCeiling:
+            await _send_too_large(send)
+
+
+class WebhookHandler(SiteHandler):
+    """The receiving endpoint's short path (see the module docstring)."""
+
+    def load_middleware(self, is_async=False):
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        self._middleware_chain = convert_exception_to_response(self._get_response)
+
+    async def handle(self, scope, receive, send):
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        response = await sync_to_async(self._respond, thread_sensitive=False)(scope, body_file)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": [
+                    (name.encode("latin-1"), value.encode("latin-1"))
+                    for name, value in response.items()
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.content})
+
+    def _respond(self, scope, body_file):
+        """In a worker thread: the request through the sync handler, with the signals that
+        manage its database connection (request_started, request_finished via close())."""
+        set_script_prefix("")
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        try:
+            request, error = self.create_request(scope, body_file)
+            response = error if request is None else self.get_response(request)
+            response.content  # noqa: B018 (rendered here, in this thread)
+            return response
+        finally:
+            body_file.close()
+            signals.request_finished.send(sender=self.__class__)
+
+
+def _declared_size(scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+async def _send_too_large(send):
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+        }
+    )
+    await send({"type": "http.response.body", "body": TOO_LARGE})
+
+
+site, webhooks = SiteHandler(), WebhookHandler()
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "lifespan":  # nothing to set up or tear down
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    is_webhook = scope["type"] == "http" and scope.get("path", "").startswith(WEBHOOK_PREFIX)
+    await (webhooks if is_webhook else site)(scope, receive, send)
