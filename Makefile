@@ -38,6 +38,7 @@ format: install-test
 	$(BIN)/ruff check --fix .
 
 test: lint
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
 	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest
 

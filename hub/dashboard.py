@@ -1,29 +1,20 @@
-"""Operator pages: the health overview, an integration's detail, and the support desk.
+"""Operator pages: the health overview and an integration's detail (the support desk is in
+hub/desk.py).
 
 Staff with the ``webhooks.view_delivery`` permission (admins and support) see them; everyone
 else is refused (end users have their linked-accounts pages).
 """
 
-import json
 import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
-from django.db import connection as db
-from django.db.models import F, Func, TextField, Value
-from django.db.models.functions import Cast
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from connections.models import CallErrorGroup, CallRecord, Connection
-from webhooks import replay, retention
-from webhooks.bodies import pretty
-from webhooks.filters import filtered
-from webhooks.models import Delivery, DeliveryErrorGroup, ReplayJob, Source
+from webhooks.models import Delivery, DeliveryErrorGroup, Source
 
 from . import figures, health
 
@@ -32,8 +23,6 @@ RANGES = {"1h": (timedelta(hours=1), False), "24h": (timedelta(hours=24), True),
           "7d": (timedelta(days=7), True)}  # fmt: skip
 """Range -> (span, hourly buckets); otherwise per minute."""
 RANGE_LABELS = {"1h": "last hour", "24h": "last 24 h", "7d": "last 7 days"}
-DESK_STATUSES = ("dead", "retrying")
-PAGE = 50
 
 
 @login_required
@@ -126,114 +115,3 @@ def _is_uuid(value) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _desk_filters(params) -> dict:
-    filters = {k: params[k] for k in ("source", "provider", "event_type", "status",
-               "received_after", "received_before") if params.get(k)}  # fmt: skip
-    return filters
-
-
-@login_required
-@staff_only
-def support_desk(request):
-    filters = _desk_filters(request.GET)
-    try:
-        deliveries = filtered(filters)
-    except ValueError as exc:
-        deliveries, error = Delivery.objects.none(), exc.args[0]
-    else:
-        error = None
-    if "status" not in filters:
-        deliveries = deliveries.filter(status__in=DESK_STATUSES)
-    text = request.GET.get("q", "").strip()
-    if text:
-        deliveries = deliveries.annotate(text=_body_text()).filter(text__icontains=text)
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        deliveries = deliveries.filter(pk__lt=int(before))
-    page = list(
-        deliveries.select_related("source").defer("body", "headers").order_by("-pk")[: PAGE + 1]
-    )
-    more = len(page) > PAGE
-    context = {
-        "deliveries": page[:PAGE], "more": more, "next_before": page[PAGE - 1].pk if more else None,
-        "filters": filters, "q": text, "error": error, "sources": Source.objects.order_by("name"),
-        "statuses": Delivery.Status.choices, "query": request.GET.urlencode(),
-        "can_replay": request.user.has_perm("webhooks.replay_delivery"),
-    }  # fmt: skip
-    return render(request, "dashboard/support_desk.html", context)
-
-
-def _body_text():
-    """The body as text for payload search (bytea on PostgreSQL, blob on SQLite)."""
-    if db.vendor == "postgresql":
-        return Func(F("body"), Value("UTF8"), function="convert_from", output_field=TextField())
-    return Cast("body", TextField())
-
-
-@login_required
-@staff_only
-def delivery_detail(request, pk):
-    delivery = get_object_or_404(Delivery.objects.select_related("source"), pk=pk)
-    context = {
-        "d": delivery, "body": pretty(delivery.body_text),
-        "headers": json.dumps(delivery.headers, indent=2, sort_keys=True),
-        "header_limit": settings.HUB_STORED_HEADER_BYTES,
-        "attempts": delivery.attempt_set.order_by("number"),
-        "why_not": replay.why_not_replayable(delivery),
-        "can_replay": request.user.has_perm("webhooks.replay_delivery"),
-        "can_erase": request.user.has_perm("webhooks.erase_delivery"),
-    }  # fmt: skip
-    return render(request, "dashboard/delivery.html", context)
-
-
-@login_required
-@require_POST
-def replay_one(request, pk):
-    if not request.user.has_perm("webhooks.replay_delivery"):
-        raise PermissionDenied
-    from django.contrib import messages
-
-    delivery = get_object_or_404(Delivery, pk=pk)
-    if replay.replay_ids([pk], by=request.user.get_username()):
-        messages.success(request, f"Delivery {pk} queued again.")
-    else:
-        messages.error(request, replay.why_not_replayable(delivery) or "It changed state.")
-    return redirect("desk-delivery", pk=pk)
-
-
-@login_required
-@require_POST
-def erase_one(request, pk):
-    if not request.user.has_perm("webhooks.erase_delivery"):
-        raise PermissionDenied
-    from django.contrib import messages
-
-    if retention.erase(get_object_or_404(Delivery, pk=pk), request.user.get_username()):
-        messages.success(request, "The payload was erased; the delivery's outcome stays.")
-    else:
-        messages.error(request, "It is being processed; erase it once it has finished.")
-    return redirect("desk-delivery", pk=pk)
-
-
-@login_required
-@require_POST
-def replay_matching(request):
-    if not request.user.has_perm("webhooks.replay_delivery"):
-        raise PermissionDenied
-    filters = _desk_filters(request.POST)
-    filters.setdefault("status", "dead")
-    try:
-        job = replay.start_job(filters, user=request.user)
-    except ValueError:
-        raise PermissionDenied("Invalid filters.") from None
-    return redirect("desk-job", pk=job.pk)
-
-
-@login_required
-@staff_only
-def replay_job(request, pk):
-    return render(
-        request, "dashboard/replay_job.html", {"job": get_object_or_404(ReplayJob, pk=pk)}
-    )

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from connections.api import ConnectionViewSet
-from hub import accounts, dashboard, ops
+from hub import accounts, dashboard, desk, ops
 from webhooks.api import DeliveryViewSet, ReplayJobViewSet, SourceViewSet
 
 # One sign-in for the hub and the admin: allauth's, with its rate limits and lockout.
@@ -48,12 +48,12 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", dashboard.home, name="home"),
     path("integrations/<str:kind>/<str:pk>/", dashboard.integration, name="integration"),
-    path("support/deliveries/", dashboard.support_desk, name="desk"),
-    path("support/deliveries/<int:pk>/", dashboard.delivery_detail, name="desk-delivery"),
-    path("support/deliveries/<int:pk>/replay/", dashboard.replay_one, name="desk-replay"),
-    path("support/deliveries/<int:pk>/erase/", dashboard.erase_one, name="desk-erase"),
-    path("support/replay/", dashboard.replay_matching, name="desk-replay-matching"),
-    path("support/replay-jobs/<int:pk>/", dashboard.replay_job, name="desk-job"),
+    path("support/deliveries/", desk.support_desk, name="desk"),
+    path("support/deliveries/<int:pk>/", desk.delivery_detail, name="desk-delivery"),
+    path("support/deliveries/<int:pk>/replay/", desk.replay_one, name="desk-replay"),
+    path("support/deliveries/<int:pk>/erase/", desk.erase_one, name="desk-erase"),
+    path("support/replay/", desk.replay_matching, name="desk-replay-matching"),
+    path("support/replay-jobs/<int:pk>/", desk.replay_job, name="desk-job"),
     path("healthz", ops.healthz, name="healthz"),
     path("metrics", ops.metrics, name="metrics"),
     path("api/v1/health/", ops.health_api, name="health-api"),

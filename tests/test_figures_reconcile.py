@@ -22,7 +22,7 @@ from connections import health as connection_health
 from connections import recorder
 from connections.errors import IntegrationError
 from connections.models import CallRecord, Connection, ProviderOverride
-from webhooks import health, replay, retention
+from webhooks import health, operations, retention
 from webhooks.models import Attempt, Delivery
 from webhooks.processing import process
 
@@ -98,13 +98,13 @@ class History:
         self._process([failing, flaky])  # first retries: both fail again
         self._process([failing, flaky])  # last retry: failing dies, flaky succeeds
         with self.capture(execute=True):
-            assert replay.replay_ids([failing, counted[0]], by="sam") == sorted(
+            assert operations.replay_ids([failing, counted[0]], by="sam") == sorted(
                 [failing, counted[0]]
             )
         self._process([failing, counted[0]])  # the replays: fails again / processed again
         self._process([failing])
         self._process([failing])  # ... and dies again after its two retries
-        retention.erase(Delivery.objects.get(pk=counted[1]), who="sam")
+        operations.erase(Delivery.objects.get(pk=counted[1]), by="sam")
 
     def _stripe(self):
         src = self.stripe

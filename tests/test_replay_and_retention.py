@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from webhooks import replay, retention
+from webhooks import operations, retention
 from webhooks.models import Delivery, ReplayJob
 from webhooks.processing import process
 
@@ -54,7 +54,7 @@ def test_replay_refuses_what_cannot_be_replayed(api_client, make_source, post_we
     rejected = post_webhook(source, b"{}", {"X-Hub-Signature-256": "sha256=00"})
     rejected_pk = Delivery.objects.get(status="rejected").pk
     assert rejected.status_code == 401
-    for pk, words in ((queued, "already queued"), (rejected_pk, "rejected")):
+    for pk, words in ((queued, "already queued"), (rejected_pk, "refused at the door")):
         response = api_client.post(f"/api/v1/deliveries/{pk}/replay/")
         assert response.status_code == 409
         assert response.json()["error"] == "not_replayable"
@@ -84,7 +84,7 @@ def test_replay_everything_a_filter_matches_as_a_job(api_client, dead):
     job_id = response.json()["id"]
     assert response.json()["status"] == "pending"
     seen = []
-    replay.run_job(job_id, batch=3, on_progress=lambda job: seen.append(job.replayed))
+    operations.run_job(job_id, batch=3, on_progress=lambda job: seen.append(job.replayed))
     assert seen == [3, 6, 7]  # progress after every batch
     job = api_client.get(f"/api/v1/replay-jobs/{job_id}/").json()
     assert (job["status"], job["total"], job["replayed"], job["progress"]) == ("done", 7, 7, 1.0)
@@ -105,12 +105,12 @@ def test_bulk_replay_needs_a_valid_filter(api_client):
 
 def test_a_cancelled_job_stops_after_its_batch(api_client, dead):
     _, ids = dead(5)
-    job = replay.start_job({"status": "dead"})
+    job = operations.start_job({"status": "dead"})
 
     def cancel_after_first_batch(current):
         api_client.post(f"/api/v1/replay-jobs/{current.pk}/cancel/")
 
-    job = replay.run_job(job.pk, batch=2, on_progress=cancel_after_first_batch)
+    job = operations.run_job(job.pk, batch=2, on_progress=cancel_after_first_batch)
     assert (job.status, job.replayed) == ("cancelled", 2)
     assert Delivery.objects.filter(status="dead").count() == 3
 
@@ -146,7 +146,7 @@ def test_admin_replay_all_matching_starts_a_job_with_progress(client, admin_user
     assert started["Location"].endswith(f"/admin/webhooks/replayjob/{job.pk}/change/")
     page = client.get(started["Location"]).content.decode()
     assert 'http-equiv="refresh"' in page and "Cancel job" in page
-    replay.run_job(job.pk)
+    operations.run_job(job.pk)
     page = client.get(started["Location"]).content.decode()
     assert "3 queued" in page and 'http-equiv="refresh"' not in page
 
@@ -186,7 +186,7 @@ def test_retention_purges_old_payloads_and_keeps_outcomes(dead, settings):
         assert bytes(d.body) == b"" and d.headers == {} and d.status == "dead"
         assert d.payload_removed_reason == "retention (7 days)"
     assert bytes(Delivery.objects.get(pk=ids[3]).body)
-    assert replay.replay_ids(ids[1:3]) == []  # nothing left to replay
+    assert operations.replay_ids(ids[1:3], by="test") == []  # nothing left to replay
 
 
 def test_api_erase(api_client, dead):

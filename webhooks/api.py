@@ -9,8 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from . import replay, retention
-from .filters import FILTER_FIELDS, DeliveryFilter
+from . import operations
+from .filters import DeliveryFilter
 from .models import Delivery, ReplayJob, Source
 from .serializers import (
     BulkReplaySerializer,
@@ -81,8 +81,9 @@ class DeliveryPagination(CursorPagination):
 
 
 class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
-    """The delivery log, newest first. Filters: source, provider, status, event_type,
-    external_id, received_after, received_before (ISO 8601)."""
+    """The delivery log, newest first. Filters (webhooks.filters, the desk's too): source,
+    provider, status (one or comma-separated), event_type, external_id, received_after,
+    received_before (ISO 8601), q (text in the payload)."""
 
     required_perm = None  # set per action (connections.permissions)
 
@@ -107,9 +108,9 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         """Queue this delivery again (fresh retry budget; its attempt history is kept).
         409 when it cannot be replayed (in flight, rejected, or payload removed)."""
         delivery = self.get_object()
-        if not replay.replay_ids([delivery.pk], by=request.user.get_username()):
-            reason = replay.why_not_replayable(delivery) or "It changed state; try again."
-            return _conflict("not_replayable", reason)
+        done = operations.replay_one(delivery, by=request.user.get_username())
+        if not done.ok:
+            return _conflict("not_replayable", done.reason)
         return Response({"id": delivery.pk, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -123,19 +124,16 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     def replay_matching(self, request):
         """Replay a selection (``ids``, at most 1,000, answered at once) or everything a filter
         matches (source, provider, status, event_type, external_id, received_after,
-        received_before) as a background job whose progress is at ``/api/v1/replay-jobs/{id}/``."""
+        received_before, q: the desk's filters) as a background job whose progress and outcomes
+        are at ``/api/v1/replay-jobs/{id}/``."""
         params = BulkReplaySerializer(data=request.data)
         params.is_valid(raise_exception=True)
         ids = params.validated_data.get("ids")
         if ids:
-            queued = replay.replay_ids(ids, by=request.user.get_username())
+            queued = operations.replay_ids(ids, by=request.user.get_username())
             skipped = sorted(set(ids) - set(queued))
             return Response({"replayed": queued, "skipped": skipped}, status=status.HTTP_200_OK)
-        filters = {k: v for k, v in request.data.items() if k in FILTER_FIELDS}
-        try:
-            job = replay.start_job(filters, user=request.user)
-        except ValueError as exc:
-            raise serializers.ValidationError(exc.args[0]) from None
+        job = operations.start_job(params.validated_data["filters"], by_user=request.user)
         data = ReplayJobSerializer(job, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
@@ -144,8 +142,9 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     def erase(self, request, pk=None):
         """Erase this delivery's body and headers (kept: id, times, outcome, attempts)."""
         delivery = self.get_object()
-        if not retention.erase(delivery, who=request.user.get_username()):
-            return _conflict("in_flight", "It is being processed; erase it once it has finished.")
+        done = operations.erase(delivery, by=request.user.get_username())
+        if not done.ok:
+            return _conflict("in_flight", done.reason)
         delivery.refresh_from_db()
         return Response(DeliverySerializer(delivery).data)
 

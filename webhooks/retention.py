@@ -1,5 +1,6 @@
-"""Payload retention and erasure. The delivery row (id, times, outcome, attempts) stays, so
-counts and health history survive; only the body and headers go."""
+"""Payload retention: old bodies and headers go, the delivery row (id, times, outcome,
+attempts) stays, so counts and health history survive. Erasing one on request is a delivery
+operation (webhooks.operations.erase)."""
 
 from datetime import timedelta
 
@@ -35,18 +36,3 @@ def purge_payloads() -> int:
                 payload_removed_reason=f"retention ({days} days)",
             )
     return total
-
-
-def erase(delivery: Delivery, who: str) -> bool:
-    """Erase one delivery's payload on request (kept: id, times, outcome). False if it is in
-    flight (erase it once it has finished)."""
-    return bool(
-        Delivery.objects.filter(pk=delivery.pk)
-        .exclude(status__in=IN_FLIGHT)
-        .update(
-            body=b"",
-            headers={},
-            payload_removed_at=timezone.now(),
-            payload_removed_reason=f"erased on request by {who}",
-        )
-    )

@@ -1,9 +1,10 @@
 """REST representations of sources and deliveries. Secrets are write-only everywhere."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .filters import FILTER_FIELDS
+from .filters import FILTER_FIELDS, describe, filtered
 from .models import Attempt, Delivery, ReplayJob, Source
 
 
@@ -179,22 +180,39 @@ class BulkReplaySerializer(serializers.Serializer):
     )
     source = serializers.UUIDField(required=False)
     provider = serializers.CharField(required=False)
-    status = serializers.ChoiceField(choices=Delivery.Status.choices, required=False)
+    status = serializers.CharField(
+        required=False, help_text="One status, or several comma-separated (dead,retrying)."
+    )
     event_type = serializers.CharField(required=False)
     external_id = serializers.CharField(required=False)
-    received_after = serializers.DateTimeField(required=False)
-    received_before = serializers.DateTimeField(required=False)
+    received_after = serializers.CharField(required=False, help_text="ISO 8601.")
+    received_before = serializers.CharField(required=False, help_text="ISO 8601.")
+    q = serializers.CharField(required=False, max_length=200, help_text="Text in the payload.")
 
     def validate(self, attrs):
-        if not attrs.get("ids") and not any(k in attrs for k in FILTER_FIELDS):
+        filters = {k: str(v) for k, v in attrs.items() if k in FILTER_FIELDS}
+        if not attrs.get("ids") and not filters:
             raise serializers.ValidationError(
                 "Give 'ids' or at least one filter: replaying every delivery is never implied."
             )
+        try:
+            filtered(filters)  # the one filter vocabulary's own checks
+        except ValueError as exc:
+            raise serializers.ValidationError(exc.args[0]) from None
+        attrs["filters"] = filters
         return attrs
 
 
+class OutcomesSerializer(serializers.Serializer):
+    succeeded = serializers.IntegerField(help_text="Replayed deliveries processed or ignored.")
+    dead = serializers.IntegerField(help_text="Replayed deliveries that died again.")
+    in_flight = serializers.IntegerField(help_text="Queued, processing or retrying.")
+
+
 class ReplayJobSerializer(serializers.ModelSerializer):
-    progress = serializers.FloatField(read_only=True, help_text="0..1")
+    progress = serializers.FloatField(read_only=True, help_text="0..1 of the queueing.")
+    filters_in_words = serializers.SerializerMethodField()
+    outcomes = serializers.SerializerMethodField()
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
 
     class Meta:
@@ -202,11 +220,13 @@ class ReplayJobSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "filters",
+            "filters_in_words",
             "status",
             "total",
             "replayed",
             "skipped",
             "progress",
+            "outcomes",
             "cancel_requested",
             "error",
             "created_by",
@@ -215,3 +235,12 @@ class ReplayJobSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+    def get_filters_in_words(self, job) -> str:
+        return describe(job.filters)
+
+    @extend_schema_field(OutcomesSerializer)
+    def get_outcomes(self, job) -> dict:
+        from .operations import job_outcomes
+
+        return job_outcomes(job)

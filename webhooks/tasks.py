@@ -6,7 +6,7 @@ from django.conf import settings
 
 from connections.tasks import retry_when_limited
 
-from . import github_hooks, health, processing, replay, retention, sweep
+from . import github_hooks, health, operations, processing, retention, sweep
 from .models import RepositoryHook
 
 
@@ -39,7 +39,7 @@ def purge_payloads() -> int:
 )  # fmt: skip
 def run_replay_job(job_id: int) -> None:
     """Run or resume a bulk replay job (it resumes after its last handled id)."""
-    replay.run_job(job_id, batch=settings.HUB_REPLAY_BATCH)
+    operations.run_job(job_id, batch=settings.HUB_REPLAY_BATCH)
 
 
 @shared_task(name="webhooks.github_redeliveries", acks_late=True, ignore_result=True)

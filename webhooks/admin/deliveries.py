@@ -13,9 +13,9 @@ from django.utils.html import format_html
 
 from connections.paginators import BoundedCountPaginator
 
-from .. import replay, retention
+from .. import operations
 from ..bodies import pretty
-from ..filters import filtered
+from ..filters import describe, filtered
 from ..models import Attempt, Delivery, ReplayJob
 from ..receivers import RECEIVERS
 
@@ -130,7 +130,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Replay selected deliveries", permissions=["replay"])
     def replay_selected(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True)[:1000])
-        queued = replay.replay_ids(ids, by=request.user.get_username())
+        queued = operations.replay_ids(ids, by=request.user.get_username())
         skipped = len(ids) - len(queued)
         self.message_user(
             request,
@@ -143,7 +143,8 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Erase payload of selected deliveries", permissions=["erase"])
     def erase_selected(self, request, queryset):
-        erased = sum(retention.erase(d, request.user.get_username()) for d in queryset[:1000])
+        who = request.user.get_username()
+        erased = sum(operations.erase(d, by=who).ok for d in queryset[:1000])
         self.message_user(request, f"Erased the payload of {erased} deliveries.")
 
     def get_urls(self):
@@ -159,21 +160,20 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def replay_one_view(self, request, pk):
         self._require(request, self.has_replay_permission(request))
-        delivery = Delivery.objects.get(pk=pk)
-        if replay.replay_ids([pk], by=request.user.get_username()):
+        done = operations.replay_one(Delivery.objects.get(pk=pk), by=request.user.get_username())
+        if done.ok:
             self.message_user(request, f"Delivery {pk} queued again.", messages.SUCCESS)
         else:
-            self.message_user(request, replay.why_not_replayable(delivery) or "", messages.ERROR)
+            self.message_user(request, done.reason, messages.ERROR)
         return redirect("admin:webhooks_delivery_change", pk)
 
     def erase_one_view(self, request, pk):
         self._require(request, self.has_erase_permission(request))
-        if retention.erase(Delivery.objects.get(pk=pk), request.user.get_username()):
+        done = operations.erase(Delivery.objects.get(pk=pk), by=request.user.get_username())
+        if done.ok:
             self.message_user(request, f"The payload of delivery {pk} was erased.")
         else:
-            self.message_user(
-                request, "It is in flight; erase it once it has finished.", messages.ERROR
-            )
+            self.message_user(request, done.reason, messages.ERROR)
         return redirect("admin:webhooks_delivery_change", pk)
 
     def replay_matching_view(self, request):
@@ -200,13 +200,14 @@ class DeliveryAdmin(admin.ModelAdmin):
             self.message_user(request, f"Invalid filter: {exc}", messages.ERROR)
             return redirect("admin:webhooks_delivery_changelist")
         if request.method == "POST":
-            job = replay.start_job(filters, user=request.user)
+            job = operations.start_job(filters, by_user=request.user)
             return redirect("admin:webhooks_replayjob_change", job.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Replay all matching deliveries?",
             "filters": filters,
+            "filters_in_words": describe(filters),
             "count": matching.count(),
         }
         return TemplateResponse(request, "admin/webhooks/delivery/replay_matching.html", context)
@@ -243,15 +244,24 @@ class ReplayJobAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     readonly_fields = [
-        "status", "percent", "total", "replayed", "skipped", "filters", "error", "cancel_requested",
-        "created_by", "created_at", "started_at", "finished_at",
+        "status", "percent", "total", "replayed", "skipped", "outcomes", "filters_in_words",
+        "error", "cancel_requested", "created_by", "created_at", "started_at", "finished_at",
     ]  # fmt: skip
-    exclude = ["last_id"]
+    exclude = ["last_id", "filters"]
     change_form_template = "admin/webhooks/replayjob/change_form.html"
 
     @admin.display(description="Progress")
     def percent(self, obj):
         return f"{obj.progress:.0%}"
+
+    @admin.display(description="Filters")
+    def filters_in_words(self, obj):
+        return describe(obj.filters)
+
+    @admin.display(description="Outcomes of the replayed deliveries")
+    def outcomes(self, obj):
+        o = operations.job_outcomes(obj)
+        return f"{o['succeeded']} succeeded, {o['dead']} dead, {o['in_flight']} still in flight"
 
     def has_add_permission(self, request):
         return False

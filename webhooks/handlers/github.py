@@ -2,8 +2,10 @@
 
 from django.utils import timezone
 
+from ..errors import PermanentError
 from ..events import Event
 from ..models import Activity, Source, SourceRepository
+from .fields import optional, require, require_object
 
 
 def ping(event: Event) -> None:
@@ -13,49 +15,68 @@ def ping(event: Event) -> None:
 
 def installation(event: Event) -> None:
     """``installation.created``/``deleted`` and friends: which repositories the source covers."""
-    payload = event.payload
-    inst_id = (payload.get("installation") or {}).get("id")
+    require_object(event)
+    inst_id = require(event, "installation.id", int)
     if event.type == "installation.deleted":
         SourceRepository.objects.filter(source=event.source, installation_id=inst_id).delete()
         return
-    _add(event.source, payload.get("repositories") or [], inst_id)
+    _add(event, optional(event, "repositories", []), inst_id)
 
 
 def installation_repositories(event: Event) -> None:
-    payload = event.payload
-    inst_id = (payload.get("installation") or {}).get("id")
-    _add(event.source, payload.get("repositories_added") or [], inst_id)
-    removed = [r["id"] for r in payload.get("repositories_removed") or []]
+    require_object(event)
+    inst_id = require(event, "installation.id", int)
+    _add(event, optional(event, "repositories_added", []), inst_id)
+    removed = [_repo(event, r, "repositories_removed")[0] for r in optional(
+        event, "repositories_removed", [])]  # fmt: skip
     SourceRepository.objects.filter(source=event.source, repo_id__in=removed).delete()
 
 
-def _add(source, repositories, installation_id) -> None:
+def _repo(event: Event, repo, where: str) -> tuple[int, str]:
+    """(id, full_name) of one repository entry of a list, or PermanentError naming the list."""
+    if (
+        not isinstance(repo, dict)
+        or not isinstance(repo.get("id"), int)
+        or not repo.get("full_name")
+    ):
+        raise PermanentError(
+            f"{event.provider} {event.type}: an entry of {where!r} has no 'id' and 'full_name'."
+        )
+    return repo["id"], repo["full_name"]
+
+
+def _add(event: Event, repositories, installation_id) -> None:
+    if not isinstance(repositories, list):
+        raise PermanentError(f"{event.provider} {event.type}: 'repositories' is not a list.")
     for repo in repositories:
+        repo_id, full_name = _repo(event, repo, "repositories")
         SourceRepository.objects.update_or_create(
-            source=source,
-            repo_id=repo["id"],
-            defaults={"full_name": repo["full_name"], "installation_id": installation_id},
+            source=event.source,
+            repo_id=repo_id,
+            defaults={"full_name": full_name, "installation_id": installation_id},
         )
 
 
 def push(event: Event) -> None:
-    p = event.payload
-    _record(event, ref=p.get("ref", ""), commit_count=len(p.get("commits") or []))
+    require_object(event)
+    commits = optional(event, "commits", [])
+    _record(event, ref=require(event, "ref", str), commit_count=len(commits) if isinstance(
+        commits, list) else 0)  # fmt: skip
 
 
 def pull_request(event: Event) -> None:
-    _record(event, pr_number=event.payload.get("number"))
+    require_object(event)
+    _record(event, pr_number=require(event, "number", int))
 
 
 def _record(event: Event, **fields) -> None:
-    p = event.payload
     Activity.objects.update_or_create(
         delivery_id=event.delivery_id,
         defaults={
             "source": event.source,
             "kind": event.type,
-            "repo": (p.get("repository") or {}).get("full_name", ""),
-            "sender": (p.get("sender") or {}).get("login", ""),
+            "repo": require(event, "repository.full_name", str),
+            "sender": optional(event, "sender.login", ""),
             **fields,
         },
     )

@@ -99,6 +99,15 @@ class Delivery(models.Model):
         blank=True,
         help_text="Who queued it again, until its next attempt records the replay.",
     )
+    replay_job = models.ForeignKey(
+        "webhooks.ReplayJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # webhooks_dl_replay_job: only rows a job replayed
+        help_text="The bulk replay that last queued it again (its page follows the outcome).",
+    )
     recovered_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -135,6 +144,12 @@ class Delivery(models.Model):
                 fields=["next_attempt_at"],
                 condition=Q(status="retrying"),
                 name="webhooks_dl_retry_due",
+            ),
+            # Only replayed rows: an INSERT of a new delivery (NULL) never touches it.
+            models.Index(
+                fields=["replay_job"],
+                condition=Q(replay_job__isnull=False),
+                name="webhooks_dl_replay_job",
             ),
         ]
 

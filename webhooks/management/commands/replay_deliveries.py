@@ -3,12 +3,13 @@
 import re
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from webhooks import replay
-from webhooks.filters import filtered
+from webhooks import operations
+from webhooks.filters import describe, filtered
 from webhooks.models import ReplayJob
 
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -29,10 +30,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--status", help="e.g. dead, ignored, processed")
+        parser.add_argument("--status", help="e.g. dead, or several: dead,retrying")
         parser.add_argument("--source", help="source id (UUID)")
         parser.add_argument("--provider", help="github, stripe, slack, shopify, standard, generic")
         parser.add_argument("--event-type", dest="event_type")
+        parser.add_argument("--external-id", dest="external_id", help="the provider's id")
+        parser.add_argument("--q", help="text in the payload (as the support desk's search)")
+        parser.add_argument(
+            "--as", dest="as_user", metavar="USERNAME", help="record the replay as this user"
+        )
         parser.add_argument("--since", help="received within this long: 90s, 30m, 2h, 7d")
         parser.add_argument("--until", help="received before this long ago: 90s, 30m, 2h, 7d")
         parser.add_argument("--batch", type=int, default=500)
@@ -54,16 +60,17 @@ class Command(BaseCommand):
                 count = filtered(filters).count()
             except ValueError as exc:
                 raise CommandError(f"Invalid filter: {exc}") from None
-            self.stdout.write(f"{count} deliveries match {filters}.")
+            self.stdout.write(f"{count} deliveries match: {describe(filters)}.")
             if options["dry_run"] or not count:
                 return
-            job = ReplayJob.objects.create(filters=filters)
+            job = ReplayJob.objects.create(
+                filters=filters, total=count, created_by=self._user(options["as_user"])
+            )
         self._run(job, options["batch"])
 
     def _filters(self, options) -> dict:
-        filters = {
-            k: options[k] for k in ("status", "source", "provider", "event_type") if options[k]
-        }
+        names = ("status", "source", "provider", "event_type", "external_id", "q")
+        filters = {k: options[k] for k in names if options[k]}
         try:
             if options["since"]:
                 since = timezone.now() - duration(options["since"])
@@ -77,6 +84,14 @@ class Command(BaseCommand):
             raise CommandError("Give at least one filter (e.g. --status dead --since 2h).")
         return filters
 
+    def _user(self, username):
+        if not username:
+            return None  # recorded as "shell"
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"No user {username!r}.")
+        return user
+
     def _run(self, job: ReplayJob, batch: int) -> None:
         bar = tqdm(total=job.total or None, unit="delivery", file=self.stderr._out)
 
@@ -86,7 +101,7 @@ class Command(BaseCommand):
             bar.refresh()
 
         try:
-            job = replay.run_job(job.pk, batch=batch, on_progress=progress)
+            job = operations.run_job(job.pk, batch=batch, on_progress=progress)
         except KeyboardInterrupt:
             ReplayJob.objects.filter(pk=job.pk).update(cancel_requested=True)
             raise CommandError(

@@ -1,19 +1,27 @@
-"""Replaying deliveries: one, a selection, or everything a filter matches (as a job).
+"""What people do to deliveries, in one place: replay one, a selection, or everything a filter
+matches (as a background job), and erase a payload. The admin, the support desk, the API and
+``manage.py replay_deliveries`` all call these; each names who acted.
 
 A replay puts a finished delivery back to ``queued`` with a fresh retry budget (``tries`` = 0)
 and publishes it after the commit; its attempt history is kept, and its next attempt records
 who replayed it. A replay is an attempt, never a new delivery: the delivery leaves the count of
 its old outcome (at the minute it had finished) and is counted again when it finishes.
 Replayable: ``processed``, ``ignored``, ``dead`` and ``retrying`` (retry now) deliveries whose
-payload is still stored.
-``queued``/``processing`` ones are already in flight; ``rejected`` ones were never accepted.
+payload is still stored; ``queued``/``processing`` ones are in flight, ``rejected`` ones were
+never accepted (``why_not_replayable`` says which).
+
+A replay job walks the filter's matches in id order (``pk > last_id``), a batch at a time, so
+memory stays flat and a restarted job resumes; it checks ``cancel_requested`` between batches.
+Each delivery it queues points at it (``Delivery.replay_job``), so the job's page follows their
+outcomes as they land (``job_outcomes``).
 """
 
 import logging
+from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from . import health
@@ -26,14 +34,24 @@ S = Delivery.Status
 REPLAYABLE = Q(status__in=(S.PROCESSED, S.IGNORED, S.DEAD, S.RETRYING)) & Q(
     payload_removed_at__isnull=True
 )
-
-
+IN_FLIGHT = (S.QUEUED, S.PROCESSING, S.RETRYING)
 FINISHED = {S.PROCESSED: "processed", S.IGNORED: "ignored", S.DEAD: "dead"}
 
 
-def replay_ids(ids, by: str = "") -> list[int]:
+@dataclass(frozen=True)
+class Done:
+    """What an operation on one delivery did: ``ok``, else ``reason`` says why not."""
+
+    ok: bool
+    reason: str = ""
+
+
+# --- replay ---------------------------------------------------------------------------------
+
+
+def replay_ids(ids, by: str, job: ReplayJob | None = None) -> list[int]:
     """Queue the replayable deliveries among ``ids`` again; returns the ids queued. ``by`` names
-    who asked (a username, or e.g. "shell"); the next attempt of each records it."""
+    who asked (a username, or "shell"); the next attempt of each records it."""
     now = timezone.now()
     with transaction.atomic():
         rows = list(
@@ -51,10 +69,18 @@ def replay_ids(ids, by: str = "") -> list[int]:
             queued_at=now,
             processed_at=None,
             replay_requested_by=(by or "unknown")[:150],
+            replay_job=job,
         )
         transaction.on_commit(partial(_uncount, rows))
         transaction.on_commit(partial(publish, chosen), robust=True)
     return chosen
+
+
+def replay_one(delivery: Delivery, by: str) -> Done:
+    if replay_ids([delivery.pk], by):
+        return Done(True)
+    delivery.refresh_from_db()
+    return Done(False, why_not_replayable(delivery) or "It changed state meanwhile; try again.")
 
 
 def _uncount(rows) -> None:
@@ -65,19 +91,20 @@ def _uncount(rows) -> None:
 
 
 def why_not_replayable(delivery: Delivery) -> str | None:
+    if delivery.status == S.REJECTED:
+        return "It was refused at the door (never verified); there is nothing to process."
     if delivery.payload_removed_at:
         return "Its payload was removed; there is nothing to replay."
     if delivery.status in (S.QUEUED, S.PROCESSING):
         return "It is already queued or being processed."
-    if delivery.status == S.REJECTED:
-        return "It was rejected at the door (never verified); it cannot be processed."
     return None
 
 
-def start_job(filters: dict, user=None) -> ReplayJob:
-    """Validate ``filters`` (ValueError with field errors) and start a background job."""
-    filtered(filters)
-    job = ReplayJob.objects.create(filters=filters, created_by=user)
+def start_job(filters: dict, by_user=None) -> ReplayJob:
+    """Validate ``filters`` (ValueError with field errors), count the matches and start a
+    background job that replays them."""
+    total = filtered(filters).count()
+    job = ReplayJob.objects.create(filters=filters, created_by=by_user, total=total)
     from .tasks import run_replay_job
 
     transaction.on_commit(partial(run_replay_job.delay, job.pk), robust=True)
@@ -91,9 +118,9 @@ def run_job(job_id: int, batch: int = 500, on_progress=None) -> ReplayJob:
     called after every batch (the shell command draws its progress bar with it).
     """
     job = ReplayJob.objects.select_related("created_by").get(pk=job_id)
-    who = job.created_by.get_username() if job.created_by else "shell"
     if job.status in (ReplayJob.Status.DONE, ReplayJob.Status.CANCELLED):
         return job
+    who = job.created_by.get_username() if job.created_by else "shell"
     try:
         matching = filtered(job.filters)
     except ValueError as exc:
@@ -110,7 +137,7 @@ def run_job(job_id: int, batch: int = 500, on_progress=None) -> ReplayJob:
         )
         if not ids:
             return _finish(job, ReplayJob.Status.DONE)
-        queued = replay_ids(ids, by=who)
+        queued = replay_ids(ids, by=who, job=job)
         job.replayed += len(queued)
         job.skipped += len(ids) - len(queued)
         job.last_id = ids[-1]
@@ -124,3 +151,41 @@ def _finish(job: ReplayJob, status, error: str = "") -> ReplayJob:
     job.save(update_fields=["status", "error", "finished_at"])
     logger.info("webhooks.replay.finished", extra={"job_id": job.pk, "status": status})
     return job
+
+
+def job_outcomes(job: ReplayJob) -> dict[str, int]:
+    """Where the deliveries this job queued are now: ``succeeded`` (processed or ignored),
+    ``dead``, ``in_flight`` (queued, processing or retrying). A delivery replayed again later
+    belongs to that later replay."""
+    counts = dict(
+        Delivery.objects.filter(replay_job=job)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return {
+        "succeeded": counts.get(S.PROCESSED, 0) + counts.get(S.IGNORED, 0),
+        "dead": counts.get(S.DEAD, 0),
+        "in_flight": sum(counts.get(s, 0) for s in IN_FLIGHT),
+    }
+
+
+# --- erase ----------------------------------------------------------------------------------
+
+
+def erase(delivery: Delivery, by: str) -> Done:
+    """Erase one delivery's body and headers on request (kept: id, times, outcome, attempts).
+    Not while it is in flight: erase it once it has finished."""
+    erased = (
+        Delivery.objects.filter(pk=delivery.pk)
+        .exclude(status__in=IN_FLIGHT)
+        .update(
+            body=b"",
+            headers={},
+            payload_removed_at=timezone.now(),
+            payload_removed_reason=f"erased on request by {by}",
+        )
+    )
+    if erased:
+        return Done(True)
+    return Done(False, "It is being processed; erase it once it has finished.")

@@ -1,0 +1,145 @@
+"""The support desk: find deliveries, look at one, replay or erase it, and replay everything a
+search shows as a background job whose page follows the outcomes.
+
+Filters use the one vocabulary of webhooks.filters (``source``, ``provider``, ``status``,
+``event_type``, ``external_id``, ``received_after``, ``received_before``, ``q``). With no status
+chosen the desk shows what needs attention, ``dead,retrying``, and that is written into the
+filters it uses, so "Replay all that match" replays exactly the list on screen.
+"""
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from connections.paginators import BoundedCountPaginator
+from webhooks import operations
+from webhooks.bodies import pretty
+from webhooks.filters import FILTER_FIELDS, describe, filtered
+from webhooks.models import Delivery, ReplayJob, Source
+
+staff_only = permission_required("webhooks.view_delivery", raise_exception=True)
+NEEDS_ATTENTION = "dead,retrying"
+PAGE = 50
+
+
+def desk_filters(params) -> dict:
+    """The filters the desk applies for these query parameters (the default status included)."""
+    filters = {k: params[k].strip() for k in FILTER_FIELDS if params.get(k, "").strip()}
+    filters.setdefault("status", NEEDS_ATTENTION)
+    return filters
+
+
+def _matches(filters):
+    """(deliveries, error) for ``filters``: an invalid value is shown, never a 500."""
+    try:
+        return filtered(filters), None
+    except ValueError as exc:
+        errors = exc.args[0]
+        text = "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+        return Delivery.objects.none(), text
+
+
+@login_required
+@staff_only
+def support_desk(request):
+    filters = desk_filters(request.GET)
+    deliveries, error = _matches(filters)
+    count = BoundedCountPaginator(deliveries, PAGE).count
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        deliveries = deliveries.filter(pk__lt=int(before))
+    page = list(
+        deliveries.select_related("source").defer("body", "headers").order_by("-pk")[: PAGE + 1]
+    )
+    more = len(page) > PAGE
+    shown = {k: v for k, v in filters.items() if not (k == "status" and v == NEEDS_ATTENTION)}
+    context = {
+        "deliveries": page[:PAGE], "more": more, "next_before": page[PAGE - 1].pk if more else None,
+        "count": count, "count_capped": count >= settings.HUB_ADMIN_COUNT_CAP,
+        "filters": filters, "in_words": describe(filters), "error": error,
+        "sources": Source.objects.order_by("name"), "statuses": Delivery.Status.choices,
+        "query": urlencode(shown), "can_replay": request.user.has_perm("webhooks.replay_delivery"),
+    }  # fmt: skip
+    return render(request, "dashboard/support_desk.html", context)
+
+
+@login_required
+@staff_only
+def delivery_detail(request, pk):
+    delivery = get_object_or_404(Delivery.objects.select_related("source"), pk=pk)
+    context = {
+        "d": delivery, "body": pretty(delivery.body_text),
+        "headers": json.dumps(delivery.headers, indent=2, sort_keys=True),
+        "header_limit": settings.HUB_STORED_HEADER_BYTES,
+        "attempts": delivery.attempt_set.order_by("number"),
+        "why_not": operations.why_not_replayable(delivery),
+        "can_replay": request.user.has_perm("webhooks.replay_delivery"),
+        "can_erase": request.user.has_perm("webhooks.erase_delivery"),
+    }  # fmt: skip
+    return render(request, "dashboard/delivery.html", context)
+
+
+def _require(request, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+
+
+@login_required
+@require_POST
+def replay_one(request, pk):
+    _require(request, "webhooks.replay_delivery")
+    done = operations.replay_one(get_object_or_404(Delivery, pk=pk), by=request.user.get_username())
+    if done.ok:
+        messages.success(request, f"Delivery {pk} queued again.")
+    else:
+        messages.error(request, done.reason)
+    return redirect("desk-delivery", pk=pk)
+
+
+@login_required
+@require_POST
+def erase_one(request, pk):
+    _require(request, "webhooks.erase_delivery")
+    done = operations.erase(get_object_or_404(Delivery, pk=pk), by=request.user.get_username())
+    if done.ok:
+        messages.success(request, "The payload was erased; the delivery's outcome stays.")
+    else:
+        messages.error(request, done.reason)
+    return redirect("desk-delivery", pk=pk)
+
+
+@login_required
+def replay_matching(request):
+    """GET: how many deliveries the desk's filters match, in words, and a button; POST: start
+    the job with exactly those filters."""
+    _require(request, "webhooks.replay_delivery")
+    params = request.POST if request.method == "POST" else request.GET
+    filters = desk_filters(params)
+    deliveries, error = _matches(filters)
+    back = reverse("desk") + "?" + urlencode(filters)
+    if error:
+        messages.error(request, f"Invalid filter: {error}")
+        return redirect(back)
+    if request.method == "POST":
+        job = operations.start_job(filters, by_user=request.user)
+        return redirect("desk-job", pk=job.pk)
+    context = {
+        "filters": filters, "in_words": describe(filters), "count": deliveries.count(),
+        "back": back,
+    }  # fmt: skip
+    return render(request, "dashboard/replay_confirm.html", context)
+
+
+@login_required
+@staff_only
+def replay_job(request, pk):
+    job = get_object_or_404(ReplayJob.objects.select_related("created_by"), pk=pk)
+    context = {"job": job, "in_words": describe(job.filters), **operations.job_outcomes(job)}
+    return render(request, "dashboard/replay_job.html", context)
