@@ -15,14 +15,21 @@ from .guards import Guards
 from .models import AccountToken, CallRecord, Connection, ProviderOverride
 from .models.connection import validate_credentials
 from .paginators import BoundedCountPaginator
+from .providers import PROVIDERS
 
 
 class ConnectionForm(forms.ModelForm):
     base_url = forms.URLField(
-        required=False, assume_scheme="https", help_text=Connection.base_url.field.help_text
+        label="Base URL",
+        required=False,
+        assume_scheme="https",
+        help_text=Connection.base_url.field.help_text,
     )
     token_url = forms.URLField(
-        required=False, assume_scheme="https", help_text=Connection.token_url.field.help_text
+        label="Token URL",
+        required=False,
+        assume_scheme="https",
+        help_text=Connection.token_url.field.help_text,
     )
     new_credentials = WriteOnlySecretField(
         label="Credentials",
@@ -105,6 +112,27 @@ class ConnectionAdmin(admin.ModelAdmin):
         ),
     ]
     change_form_template = "admin/connections/connection/change_form.html"
+    AUTH_FIELDS = {
+        "bearer": ["new_credentials"],
+        "api_key": ["new_credentials", "api_key_header"],
+        "basic": ["username", "new_credentials"],
+        "oauth2_client_credentials": ["username", "new_credentials", "token_url", "scope"],
+        "linked_user": [],
+    }
+    """Which authentication fields each scheme uses (the form shows only those, hub/admin.js)."""
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:  # nothing to report before it exists
+            return [fs for fs in fieldsets if fs[0] != "State"]
+        return fieldsets
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["auth_fields"] = {
+            "fields": self.AUTH_FIELDS,
+            "defaults": {key: spec.auth_scheme for key, spec in PROVIDERS.items()},
+        }
+        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="Circuit")
     def circuit(self, obj):
@@ -112,7 +140,7 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Stored credentials")
     def credentials_state(self, obj):
-        if not obj or not obj.credentials:
+        if not obj or obj._state.adding or not obj.credentials:
             return "None stored."
         when = obj.credentials_rotated_at
         return f"Set (write-only){f', last replaced {when:%Y-%m-%d %H:%M UTC}' if when else ''}."
@@ -197,11 +225,27 @@ class CallRecordAdmin(admin.ModelAdmin):
         return False
 
 
+def _oauth_providers():
+    from allauth.socialaccount import providers
+
+    return [(p.id, p.name) for p in providers.registry.get_class_list()]
+
+
 class SocialAppForm(forms.ModelForm):
+    provider = forms.ChoiceField(
+        choices=_oauth_providers, help_text="The sign-in provider this OAuth app belongs to."
+    )
     new_secret = WriteOnlySecretField(
         label="Client secret",
         help_text="Write-only: stored encrypted, never shown. Leave blank to keep the stored one.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk:  # a new app works on this site unless told otherwise
+            from django.contrib.sites.models import Site
+
+            self.initial.setdefault("sites", [Site.objects.get_current().pk])
 
     class Meta:
         model = SocialApp
@@ -211,6 +255,8 @@ class SocialAppForm(forms.ModelForm):
         data = super().clean()
         if not self.instance.pk and not data.get("new_secret"):
             self.add_error("new_secret", "The OAuth app's client secret is required.")
+        if "sites" in data and not data["sites"]:
+            self.add_error("sites", "Choose this hub's site: without one, nobody can sign in.")
         return data
 
 
@@ -223,8 +269,24 @@ class HubSocialAppAdmin(admin.ModelAdmin):
     callback URL to register is <hub>/accounts/github/login/callback/."""
 
     form = SocialAppForm
-    list_display = ["name", "provider", "client_id"]
+    list_display = ["name", "provider", "client_id", "site_names"]
     filter_horizontal = ["sites"]
+
+    @admin.display(description="Sites")
+    def site_names(self, obj):
+        names = ", ".join(site.domain for site in obj.sites.all())
+        return names or "none: nobody can sign in with it (choose a site)"
+
+    def changelist_view(self, request, extra_context=None):
+        lonely = SocialApp.objects.filter(sites__isnull=True).values_list("name", flat=True)
+        for name in lonely:
+            self.message_user(
+                request,
+                f"The OAuth app '{name}' has no site, so its sign-in does not work yet: open it "
+                "and choose this hub's site.",
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
         secret = form.cleaned_data.get("new_secret")

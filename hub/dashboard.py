@@ -95,7 +95,10 @@ def integration(request, kind, pk):
         "obj": obj, "kind": kind, "item": item, "figures": shown, "groups": groups,
         "recent": recent, "range": range_name, "ranges": list(RANGES),
         "range_label": RANGE_LABELS[range_name],
-        "series": {"hourly": hourly, "points": [_point(at, f) for at, f in points]},
+        "all_statuses": ",".join(Delivery.Status.values),
+        "series": {
+            "hourly": hourly, "kind": kind, "points": [_point(at, f) for at, f in points],
+        },
     }  # fmt: skip
     return render(request, "dashboard/integration.html", context)
 

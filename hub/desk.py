@@ -65,6 +65,7 @@ def support_desk(request):
         "count": count, "count_capped": count >= settings.HUB_ADMIN_COUNT_CAP,
         "filters": filters, "in_words": describe(filters), "error": error,
         "sources": Source.objects.order_by("name"), "statuses": Delivery.Status.choices,
+        "all_statuses": ",".join(Delivery.Status.values),
         "query": urlencode(shown), "can_replay": request.user.has_perm("webhooks.replay_delivery"),
     }  # fmt: skip
     return render(request, "dashboard/support_desk.html", context)
@@ -80,6 +81,7 @@ def delivery_detail(request, pk):
         "header_limit": settings.HUB_STORED_HEADER_BYTES,
         "attempts": delivery.attempt_set.order_by("number"),
         "why_not": operations.why_not_replayable(delivery),
+        "in_flight": delivery.status in operations.IN_FLIGHT,
         "can_replay": request.user.has_perm("webhooks.replay_delivery"),
         "can_erase": request.user.has_perm("webhooks.erase_delivery"),
     }  # fmt: skip

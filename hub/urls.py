@@ -4,16 +4,41 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from connections.api import ConnectionViewSet
+from connections.permissions import HubStaff
 from hub import accounts, dashboard, desk, ops
 from webhooks.api import DeliveryViewSet, ReplayJobViewSet, SourceViewSet
 
 # One sign-in for the hub and the admin: allauth's, with its rate limits and lockout.
 admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = admin.site.site_title = "Integration Hub"
+admin.site.index_title = "Administration"
 
-router = DefaultRouter()
+
+class HubAPIRoot(APIRootView):
+    """The Integration Hub's management API (token or session authentication; admins and
+    support). Sources and their secrets, the delivery log with replay and erase (one filter
+    vocabulary: source, provider, status, event_type, external_id, received_after,
+    received_before, q), bulk replay jobs, connections with their health checks, and the health
+    of every integration (`health`). The schema is at /api/schema/, the docs at /api/docs/."""
+
+    permission_classes = [HubStaff]
+
+
+class HubRouter(DefaultRouter):
+    APIRootView = HubAPIRoot
+
+    def get_api_root_view(self, api_urls=None):
+        names = {
+            prefix: self.routes[0].name.format(basename=basename)
+            for prefix, _viewset, basename in self.registry
+        }
+        return self.APIRootView.as_view(api_root_dict={**names, "health": "health-api"})
+
+
+router = HubRouter()
 router.register("sources", SourceViewSet)
 router.register("deliveries", DeliveryViewSet)
 router.register("replay-jobs", ReplayJobViewSet)

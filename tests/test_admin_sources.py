@@ -38,8 +38,8 @@ def test_add_generates_a_secret_and_shows_it_once(admin_client_, client, deliver
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     html = response.content.decode()
-    secret = re.search(r'id="shown-secret">([^<]+)<', html).group(1)
-    url = re.search(r'id="receiving-url">([^<]+)<', html).group(1)
+    secret = re.search(r'id="shown-secret"[^>]*>([^<]+)<', html).group(1)
+    url = re.search(r'id="receiving-url"[^>]*>([^<]+)<', html).group(1)
     source = Source.objects.get()
     assert source.secret == secret
     assert url == f"http://testserver/webhooks/{source.pk}/"
@@ -80,7 +80,7 @@ def test_rotate_from_the_admin_keeps_the_old_secret_for_the_grace_period(
     confirm = admin_client_.get(f"/admin/webhooks/source/{source.pk}/rotate-secret/")
     assert confirm.status_code == 200
     response = admin_client_.post(f"/admin/webhooks/source/{source.pk}/rotate-secret/")
-    new = re.search(r'id="shown-secret">([^<]+)<', response.content.decode()).group(1)
+    new = re.search(r'id="shown-secret"[^>]*>([^<]+)<', response.content.decode()).group(1)
     source.refresh_from_db()
     assert source.valid_secrets() == [new, old]
     page = admin_client_.get(f"/admin/webhooks/source/{source.pk}/change/").content.decode()

@@ -37,7 +37,9 @@ class ProviderOverride(models.Model):
     provider = models.CharField(
         max_length=50, unique=True, choices=PROVIDER_CHOICES, help_text="The provider changed."
     )
-    base_url = models.URLField(blank=True, help_text="e.g. a GitHub Enterprise Server API URL.")
+    base_url = models.URLField(
+        "base URL", blank=True, help_text="e.g. a GitHub Enterprise Server API URL."
+    )
     connect_timeout = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(0.1)], help_text="Seconds."
     )
@@ -122,9 +124,12 @@ class Connection(models.Model):
         help_text="How to authenticate; blank: the provider's default.",
     )
     base_url = models.URLField(
-        blank=True, help_text="API root; blank: the provider's (e.g. a Shopify shop's admin URL)."
+        "base URL",
+        blank=True,
+        help_text="API root; blank: the provider's (e.g. a Shopify shop's admin URL).",
     )
     api_key_header = models.CharField(
+        "API key header",
         max_length=100,
         blank=True,
         validators=[validate_header_name],
@@ -136,7 +141,9 @@ class Connection(models.Model):
         validators=[validate_username],
         help_text="Basic auth username, or OAuth2 client id.",
     )
-    token_url = models.URLField(blank=True, help_text="OAuth2 client credentials: token URL.")
+    token_url = models.URLField(
+        "token URL", blank=True, help_text="OAuth2 client credentials: token URL."
+    )
     scope = models.CharField(max_length=500, blank=True, help_text="OAuth2: scopes to request.")
     credentials = EncryptedTextField(
         blank=True,

@@ -1,8 +1,9 @@
 """Template helpers of the operator pages."""
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.timesince import timesince
+from django.utils.timesince import timesince, timeuntil
 
 register = template.Library()
 
@@ -41,7 +42,23 @@ def sparkline(points, width=120, height=24):
 
 @register.filter
 def ago(value):
-    return f"{timesince(value)} ago" if value else "never"
+    """'just now', '42 s ago', '3 minutes ago', ... or 'never'."""
+    if not value:
+        return "never"
+    seconds = (timezone.now() - value).total_seconds()
+    if seconds < 5:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    return f"{timesince(value)} ago"
+
+
+@register.filter
+def ago_or_in(value):
+    """'in 3 minutes' for a time ahead, else as ``ago``."""
+    if value and value > timezone.now():
+        return f"in {timeuntil(value)}"
+    return ago(value)
 
 
 @register.filter
@@ -51,4 +68,9 @@ def percent(value):
 
 @register.filter
 def ms(value):
-    return "–" if value is None else f"≤{value} ms"
+    """A latency read from histogram buckets: the bucket's upper bound, said as such."""
+    if value is None:
+        return "–"
+    return format_html(
+        '<span title="read from latency buckets: at most this long">up to {} ms</span>', value
+    )

@@ -38,6 +38,7 @@ class SourceForm(forms.ModelForm):
 
     class Meta:
         model = Source
+        widgets = {"max_body_bytes": forms.NumberInput(attrs={"class": "hub-wide-number"})}
         fields = [
             "name",
             "provider",
@@ -129,6 +130,12 @@ class SourceAdmin(admin.ModelAdmin):
         ("History", {"fields": ["verified_at", "created_at", "updated_at"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return [fs for fs in fieldsets if fs[0] != "History"]
+        return fieldsets
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "provider"] if obj else fields
@@ -139,8 +146,8 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Secret")
     def secret_state(self, obj):
-        if not obj or not obj.pk:
-            return "Generated when left blank."
+        if not obj or obj._state.adding:  # a new source's UUID exists before it is saved
+            return "None yet: one is generated when left blank, and shown once after saving."
         parts = ["Set (write-only)."]
         if obj.secret_rotated_at:
             parts.append(f"Rotated {obj.secret_rotated_at:%Y-%m-%d %H:%M UTC}.")

@@ -87,6 +87,7 @@ class Source(models.Model):
         help_text="Generic HMAC only: text before the digest, e.g. sha256=.",
     )
     id_header = models.CharField(
+        "ID header",
         max_length=100,
         blank=True,
         validators=[validate_header_name],
