@@ -58,7 +58,7 @@ def test_pages_showing_a_deep_body_fall_back_to_the_raw_text(
 
 def test_moderately_deep_json_is_accepted(make_source, post_webhook):
     source, secret = make_source("github")
-    body = b'{"a":' * 150 + b"1" + b"}" * 150
+    body = b'{"a":' * 120 + b"1" + b"}" * 120
     response = post_webhook(source, *signers.make_github(secret, str(uuid.uuid4()), body=body))
     assert response.status_code == 202
 
@@ -189,3 +189,62 @@ def test_fuzzed_requests_never_5xx_and_never_store_over_the_caps(
         assert stored_headers <= 4096
         limit = 2048 if row.status != "rejected" or row.http_status == 400 else 4096
         assert len(bytes(row.body)) <= limit
+
+
+def test_nul_and_lone_surrogates_in_ids_and_event_types_are_stored_not_a_503(
+    make_source, post_webhook
+):
+    source, secret = make_source("stripe")
+    body = b'{"id": "evt_\\u0000x", "type": "charge.\\ud800ok", "object": "event"}'
+    response = post_webhook(source, *signers.make_stripe(secret, "unused", body=body))
+    assert response.status_code == 202, response.content
+    row = Delivery.objects.get(pk=response.json()["id"])
+    assert row.external_id == "evt_\ufffdx" and row.event_type == "charge.\ufffdok"
+
+
+def test_a_nul_in_a_header_value_is_stored_cleaned(make_source, post_webhook):
+    source, secret = make_source("github")
+    body, headers = signers.make_github(secret, str(uuid.uuid4()))
+    response = post_webhook(source, body, {**headers, "X-Note": "a\x00b"})
+    assert response.status_code == 202
+    assert Delivery.objects.get(pk=response.json()["id"]).headers["X-Note"] == "a\ufffdb"
+
+
+def test_a_body_with_a_lone_surrogate_escape_shows_as_raw_text(
+    make_source, post_webhook, client, admin_user
+):
+    source, secret = make_source("github")
+    body = b'{"zen": "\\ud800"}'
+    pk = post_webhook(source, *signers.make_github(secret, str(uuid.uuid4()), body=body)).json()[
+        "id"
+    ]
+    client.force_login(admin_user)
+    page = client.get(f"/support/deliveries/{pk}/")
+    assert page.status_code == 200 and "\\ud800" in page.content.decode()
+
+
+@override_settings(HUB_USE_X_FORWARDED_FOR=True)
+@pytest.mark.parametrize("forwarded", ["not-an-ip", "1.2.3.999", " , "])
+def test_a_forwarded_for_that_is_no_address_records_the_peer(make_source, post_webhook, forwarded):
+    source, secret = make_source("github")
+    body, headers = signers.make_github(secret, str(uuid.uuid4()))
+    response = post_webhook(source, body, {**headers, "X-Forwarded-For": forwarded})
+    assert response.status_code == 202
+    assert Delivery.objects.get(pk=response.json()["id"]).remote_addr == "127.0.0.1"
+
+
+def test_depth_is_checked_exactly_whatever_the_strings_hold(make_source, post_webhook):
+    source, secret = make_source("github")
+    inside_strings = b'{"a": "' + b"[" * 5000 + b'", "b": [[[1]]]}'
+    ok = post_webhook(source, *signers.make_github(secret, str(uuid.uuid4()), body=inside_strings))
+    assert ok.status_code == 202
+    deep = b"[" * 129 + b"]" * 129
+    refused = post_webhook(source, *signers.make_github(secret, str(uuid.uuid4()), body=deep))
+    assert refused.status_code == 400
+    at_limit = b"[" * 128 + b"]" * 128
+    assert (
+        post_webhook(
+            source, *signers.make_github(secret, str(uuid.uuid4()), body=at_limit)
+        ).status_code
+        == 202
+    )

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django_ratelimit.core import get_usage
 
 from . import health, source_cache
+from .bodies import clean_text
 from .dispatch import enqueue
 from .models import Delivery, Source
 from .receivers import PayloadError
@@ -99,8 +100,10 @@ def _accept(request, source: Source) -> JsonResponse:
         payload = receiver.parse(body, headers)
     except PayloadError as exc:
         raise Refusal(400, "unparseable_body", str(exc), body=body, truncate=False) from None
-    event_type = receiver.event_type(payload, headers, source)[:200]
+    # Values read from the request go to text columns: no NUL, no unpaired surrogates.
+    event_type = clean_text(receiver.event_type(payload, headers, source))[:200]
     external_id = receiver.external_id(payload, headers, source)
+    external_id = clean_text(external_id) if external_id else external_id
     handshake = receiver.handshake(payload, headers)
     done = handshake is not None or event_type in receiver.done_at_ingest
     now = timezone.now()

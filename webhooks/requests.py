@@ -9,8 +9,12 @@ It returns the headers and how many bytes were left out. Verification always use
 request headers: only storage is capped.
 """
 
+import ipaddress
+
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+
+from .bodies import clean_text
 
 MASKED = "********"
 SENSITIVE_HEADERS = frozenset(
@@ -66,7 +70,7 @@ def header_dict(meta) -> dict[str, str]:
         else:
             continue
         name = "-".join(part.capitalize() for part in name.split("_"))
-        headers[name] = MASKED if name.lower() in SENSITIVE_HEADERS else value
+        headers[name] = MASKED if name.lower() in SENSITIVE_HEADERS else clean_text(value)
     return headers
 
 
@@ -101,6 +105,17 @@ def stored_headers(meta, keep=()) -> tuple[dict[str, str], int]:
 
 
 def remote_addr(meta) -> str | None:
+    """The sender's address: X-Forwarded-For's first hop when HUB_USE_X_FORWARDED_FOR and it is
+    an IP address (anything else would fail the INSERT), else the peer's address."""
     if settings.HUB_USE_X_FORWARDED_FOR and meta.get("HTTP_X_FORWARDED_FOR"):
-        return meta["HTTP_X_FORWARDED_FOR"].split(",")[0].strip() or None
-    return meta.get("REMOTE_ADDR") or None
+        forwarded = _address(meta["HTTP_X_FORWARDED_FOR"].split(",")[0].strip())
+        if forwarded:
+            return forwarded
+    return _address(meta.get("REMOTE_ADDR") or "")
+
+
+def _address(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if "%" not in value else None
+    except ValueError:
+        return None
