@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from . import crypto, health
 from .errors import IntegrationError, RateLimited
@@ -65,11 +66,11 @@ class ConnectionForm(forms.ModelForm):
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "provider", "enabled", "status", "circuit", "rate_limit_remaining"]
+    list_display = ["name", "provider", "enabled", "attention", "circuit", "rate_limit_remaining"]
     list_filter = ["provider", "status", "enabled"]
     search_fields = ["name"]
     readonly_fields = [
-        "status", "status_reason", "status_changed_at", "circuit", "rate_limit_remaining",
+        "health", "attention", "status_changed_at", "circuit", "rate_limit_remaining",
         "rate_limit_reset_at", "last_success_at", "last_error_at", "last_error",
         "last_health_check_at", "last_health_check_ok", "last_health_check_message",
         "credentials_state", "created_at",
@@ -95,8 +96,8 @@ class ConnectionAdmin(admin.ModelAdmin):
             "State",
             {
                 "fields": [
-                    "status",
-                    "status_reason",
+                    "health",
+                    "attention",
                     "status_changed_at",
                     "circuit",
                     "rate_limit_remaining",
@@ -133,6 +134,20 @@ class ConnectionAdmin(admin.ModelAdmin):
             "defaults": {key: spec.auth_scheme for key, spec in PROVIDERS.items()},
         }
         return super().render_change_form(request, context, *args, **kwargs)
+
+    @admin.display(description="Health")
+    def health(self, obj):
+        """The status is computed from the call records (the dashboard's rules): link to it."""
+        url = reverse("integration", args=["connection", obj.pk])
+        return format_html(
+            '<a href="{}">Status, figures and error history on the dashboard</a>', url
+        )
+
+    @admin.display(description="Flag")
+    def attention(self, obj):
+        if obj.status == Connection.Status.NEEDS_ATTENTION:
+            return f"Needs attention: {obj.status_reason or 'no reason recorded'}"
+        return "None (nobody needs to act)"
 
     @admin.display(description="Circuit")
     def circuit(self, obj):
@@ -178,7 +193,7 @@ class ConnectionAdmin(admin.ModelAdmin):
                 ok, message = False, str(exc)
             self.message_user(
                 request,
-                f"{'Healthy' if ok else 'Failed'}: {message}",
+                f"{'Test passed' if ok else 'Test failed'}: {message}",
                 messages.SUCCESS if ok else messages.ERROR,
             )
         return redirect(reverse("admin:connections_connection_change", args=[pk]))

@@ -91,8 +91,11 @@ def integration(request, kind, pk):
     shown = found["range"] if found else figures.empty(kind)
     points = figures.series(kind, obj.pk, since, now, hourly=hourly)
     (item,) = health.overview(now, only=(kind, obj.pk))
+    split = shown.refused_by_reason if kind == "source" else shown.failures_by_class
+    breakdown = [(name, n) for name, n in split.items() if n]
     context = {
-        "obj": obj, "kind": kind, "item": item, "figures": shown, "groups": groups,
+        "obj": obj, "kind": kind, "item": item, "figures": shown, "breakdown": breakdown,
+        "groups": groups,
         "recent": recent, "range": range_name, "ranges": list(RANGES),
         "range_label": RANGE_LABELS[range_name],
         "all_statuses": ",".join(Delivery.Status.values),

@@ -104,7 +104,7 @@ def test_test_connection_button_shows_the_result(live_server, page, admin):
         page.goto(f"{live_server.url}/admin/connections/connection/{connection.pk}/change/")
         page.click("#test-connection")
         page.wait_for_selector(".messagelist")
-        assert "Healthy: GET /health: HTTP 200" in page.text_content(".messagelist")
+        assert "Test passed: GET /health: HTTP 200" in page.text_content(".messagelist")
         assert "tok-browser-123456" not in page.content()
         snap(page, "admin-connection-tested")
     finally:

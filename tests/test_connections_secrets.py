@@ -117,7 +117,7 @@ def test_admin_test_button_runs_the_health_check(client, admin_user, github):
     client.force_login(admin_user)
     response = client.post(f"/admin/connections/connection/{github.pk}/test/", follow=True)
     page = response.content.decode()
-    assert re.search(r"Healthy: GET /rate_limit: HTTP 200", page)
+    assert re.search(r"Test passed: GET /rate_limit: HTTP 200", page)
     github.refresh_from_db()
     assert github.last_health_check_ok is True
     responses.replace(responses.GET, "https://api.github.com/rate_limit", status=401)

@@ -29,7 +29,8 @@ def test_times_and_latencies_read_as_words():
     assert ago(timezone.now()) == "just now"
     assert ago(timezone.now() - timedelta(seconds=42)) == "42 s ago"
     assert ago(None) == "never"
-    assert "up to 25 ms" in ms(25) and "buckets" in ms(25)
+    assert "under 25 ms" in ms(25) and "buckets" in ms(25)
+    assert "50–100 ms" in ms(100) and "over 5 s" in ms(10000)
 
 
 def test_a_refused_delivery_says_why_and_offers_no_replay(support, make_source, post_webhook):
@@ -148,3 +149,10 @@ def test_the_api_root_describes_the_api_and_lists_health(api_client):
     assert root.status_code == 200 and "health" in root.json()
     page = api_client.get("/api/v1/", HTTP_ACCEPT="text/html").content.decode()
     assert "management API" in page
+
+
+def test_the_connection_admin_never_calls_a_quiet_connection_healthy(client, admin_user):
+    conn = Connection.objects.create(name="Billing", provider="stripe")
+    client.force_login(admin_user)
+    page = client.get(f"/admin/connections/connection/{conn.pk}/change/").content.decode()
+    assert "Healthy" not in page and f"/integrations/connection/{conn.pk}/" in page

@@ -5,6 +5,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince, timeuntil
 
+from connections.rollups import LATENCY_BUCKETS_MS
+
 register = template.Library()
 
 
@@ -68,9 +70,18 @@ def percent(value):
 
 @register.filter
 def ms(value):
-    """A latency read from histogram buckets: the bucket's upper bound, said as such."""
+    """A latency read from histogram buckets, as the bucket it fell in: 'under 25 ms',
+    '50-100 ms', 'over 5 s'."""
     if value is None:
         return "–"
+    bounds = (0, *LATENCY_BUCKETS_MS)
+    if value > LATENCY_BUCKETS_MS[-1]:
+        text = f"over {LATENCY_BUCKETS_MS[-1] / 1000:g} s"
+    elif value == bounds[1]:
+        text = f"under {value} ms"
+    else:
+        lower = max(b for b in bounds if b < value)
+        text = f"{lower}–{value} ms"
     return format_html(
-        '<span title="read from latency buckets: at most this long">up to {} ms</span>', value
+        '<span title="read from latency buckets: the quantile lies in this range">{}</span>', text
     )

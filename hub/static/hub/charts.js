@@ -10,6 +10,7 @@
   const points = data.points;
   const times = points.map((p) => Date.parse(p.at) / 1000);
   const bucket = data.hourly ? "hour" : "minute";
+  const step = data.hourly ? 3600 : 60;
   const source = data.kind === "source";
   const bars = uPlot.paths.bars({size: [0.7, 40, 2]});
   const fmtTime = (u, ts) => (ts == null ? "" : new Date(ts * 1000).toLocaleString([], {
@@ -23,7 +24,11 @@
       height: el.dataset.height ? Number(el.dataset.height) : 200,
       cursor: {points: {size: 8}},
       legend: {live: true},
-      scales: {x: {time: true}, y: {range: (u, min, max) => [0, Math.max(1, max) * 1.1]}},
+      scales: {
+        // Half a bucket of room at each end, so the first and last bars are whole.
+        x: {time: true, range: (u, min, max) => [min - step / 2, max + step / 2]},
+        y: {range: (u, min, max) => [0, Math.max(1, max) * 1.1]},
+      },
       axes: [
         {label: `time (per ${bucket}, your local time)`},
         {label: yLabel, values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? v : ""))},
