@@ -122,7 +122,7 @@ def test_admin_test_button_runs_the_health_check(client, admin_user, github):
     assert github.last_health_check_ok is True
     responses.replace(responses.GET, "https://api.github.com/rate_limit", status=401)
     page = client.post(f"/admin/connections/connection/{github.pk}/test/", follow=True)
-    assert "Failed: GET /rate_limit: AuthFailed" in page.content.decode()
+    assert "Test failed: GET /rate_limit: AuthFailed" in page.content.decode()
     assert SECRET not in page.content.decode()
 
 
