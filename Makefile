@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HUB_PORT ?= 8000
 export HUB_PORT
 
-.PHONY: install install-test run test lint format bench requirements clean
+.PHONY: install install-test run test check migrations-check lint format bench requirements clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,10 +37,16 @@ format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+migrations-check: install-test
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
+
+test: lint migrations-check
 	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest
+
+# The inner loop: lint, migrations and the tests that start no browser and no worker process.
+check: lint migrations-check
+	$(BIN)/python -m pytest -q -m "not browser and not worker"
 
 bench: install-test
 	bash bench/run.sh

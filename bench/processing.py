@@ -2,7 +2,7 @@
 
 The hub: N stored ``generic`` deliveries of event type ``bench.noop``, whose handler
 (bench.handlers.noop, registered by bench.settings_processing) does nothing, published at once
-with the hub's own ``webhooks.dispatch.publish`` (``webhooks.process_batch`` messages of
+with the hub's own ``webhooks.publisher.publish`` (``webhooks.process_batch`` messages of
 HUB_PUBLISH_BATCH ids) and drained by one worker, ``celery -A hub worker --concurrency 2``.
 The floor (bench/floor_celery.py): a bare Celery app with the same broker settings whose task
 does one SELECT and one UPDATE per id on a table of its own, in the same database, published
@@ -14,7 +14,7 @@ processed_at) ("span"; excludes the publisher and the worker's first fetch) and 
 processed_at - publish start) ("wall"); lag = processed_at - received_at, where every row of a
 drain counts as received at the publish start, so the lag is mostly queueing behind the
 backlog. A paced run then inserts and publishes deliveries at BENCH_PACED_RATE per second (the
-hub through ``webhooks.dispatch.enqueue``, as ingest does; the floor one id per message) and
+hub through ``webhooks.publisher.enqueue``, as ingest does; the floor one id per message) and
 reports the lag of each from its insertion.
 
 Target: hub throughput >= 70% of the floor's (messages of the same size).
@@ -106,7 +106,7 @@ print('BENCH_IDS', *fill({warm}), *fill({count}))
 
 HUB_PUBLISH = """
 import sys, time
-from webhooks.dispatch import publish
+from webhooks.publisher import publish
 ids = list(range({lo}, {hi} + 1))
 print('READY', flush=True)
 sys.stdin.readline()
@@ -118,7 +118,7 @@ print('BENCH_PUBLISHED', t0, time.time(), ok, flush=True)
 HUB_PACED = """
 import sys, time
 from django.utils import timezone
-from webhooks.dispatch import enqueue, flush
+from webhooks.publisher import enqueue, flush
 from webhooks.models import Delivery
 
 rate, count = {rate}, {count}

@@ -9,13 +9,15 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import crypto, health
+from core import crypto
+from core.forms import WriteOnlySecretField
+from core.paginators import BoundedCountPaginator
+
+from . import checks
 from .errors import IntegrationError, RateLimited
-from .forms import WriteOnlySecretField
 from .guards import Guards
 from .models import AccountToken, CallRecord, Connection, ProviderOverride
 from .models.connection import validate_credentials
-from .paginators import BoundedCountPaginator
 from .providers import PROVIDERS
 
 
@@ -188,7 +190,7 @@ class ConnectionAdmin(admin.ModelAdmin):
                 )
                 return redirect(reverse("admin:connections_connection_change", args=[pk]))
             try:
-                ok, message = health.check(connection)
+                ok, message = checks.check(connection)
             except RateLimited as exc:
                 ok, message = False, str(exc)
             self.message_user(

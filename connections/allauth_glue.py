@@ -11,7 +11,9 @@ from allauth.socialaccount.signals import social_account_added, social_account_u
 from django.dispatch import receiver
 from django.urls import reverse
 
-from . import crypto, tokens
+from core import crypto
+
+from . import tokens
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -6,7 +6,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from . import health
+from . import checks
 from .errors import RateLimited
 from .guards import Guards
 from .models import Connection
@@ -95,7 +95,7 @@ class ConnectionViewSet(viewsets.ModelViewSet):
     """Connections to third-party APIs. ``POST .../{id}/test/`` runs the health check;
     ``POST .../{id}/rotate-credentials/`` replaces the secret."""
 
-    required_perm = None  # set per action (connections.permissions)
+    required_perm = None  # set per action (core.permissions)
 
     queryset = Connection.objects.all()
     serializer_class = ConnectionSerializer
@@ -114,7 +114,7 @@ class ConnectionViewSet(viewsets.ModelViewSet):
                 status=403,
             )  # fmt: skip
         try:
-            ok, message = health.check(connection)
+            ok, message = checks.check(connection)
         except RateLimited as exc:
             ok, message = False, str(exc)
         return Response({"ok": ok, "message": message})

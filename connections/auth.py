@@ -7,9 +7,10 @@ here, at call time, and never put anywhere but the outgoing request.
 import requests
 from django.core.cache import cache
 
-from . import crypto
+from core import crypto
+from core.validators import TOKEN, VISIBLE
+
 from .errors import AuthFailed
-from .validators import TOKEN, VISIBLE
 
 
 class HeaderAuth(requests.auth.AuthBase):

@@ -33,6 +33,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError, TimeoutError
 from urllib3.util.retry import Retry
 
+from core.redact import redact
+from core.validators import parse_rate
+
 from . import auth, recorder
 from .errors import (
     AuthFailed,
@@ -43,8 +46,6 @@ from .errors import (
     RateLimited,
 )
 from .guards import Guards
-from .redact import redact
-from .validators import parse_rate
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

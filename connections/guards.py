@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from django.core.cache import cache, caches
 from django_redis.cache import RedisCache
 
+from core.validators import parse_rate
+
 from .errors import CircuitOpen, RateLimited
-from .validators import parse_rate
 
 
 @dataclass

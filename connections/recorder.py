@@ -4,7 +4,7 @@ Contract: ``record(call)`` appends to this process's buffer and flushes when it 
 HUB_CALL_RECORD_BATCH calls or its oldest is HUB_CALL_RECORD_SECONDS old; ``flush()`` writes
 the CallRecords with one bulk INSERT, adds them into the per-minute CallRollups, and updates
 each connection's last success/error and rate-limit snapshot. Buffers are flushed after every
-Celery task, in the background (connections.buffers) and at process exit; a health check
+Celery task, in the background (core.buffers) and at process exit; a health check
 flushes at once, so its result shows on the pages right away. This is a buffer of writes, not
 shared state: a process killed with -9 loses at most one batch of call records (never a call's
 effect). Set the batch to 1 to write every call as it ends.
@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from . import buffers, rollups
+from core import buffers, rollups
+
 from .models import CallErrorGroup, CallRecord, CallRollup, Connection
 
 

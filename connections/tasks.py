@@ -3,7 +3,7 @@
 from celery import shared_task
 from celery.signals import task_postrun
 
-from . import health, recorder
+from . import checks, recorder
 from .errors import CircuitOpen, RateLimited
 from .models import Connection
 
@@ -22,7 +22,7 @@ def health_check(self, connection_id: int) -> bool | None:
     if connection is None:
         return None
     try:
-        ok, _ = health.check(connection)
+        ok, _ = checks.check(connection)
     except Exception as exc:  # rate limited or circuit open: try again when allowed
         retry_when_limited(self, exc)
     return ok

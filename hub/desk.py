@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from connections.paginators import BoundedCountPaginator
+from core.paginators import BoundedCountPaginator
 from webhooks import operations
 from webhooks.bodies import pretty
 from webhooks.filters import FILTER_FIELDS, describe, filtered

@@ -42,7 +42,7 @@ from django.db.models.functions import Coalesce, TruncHour, TruncMinute
 
 from connections.models import CallRollup
 from connections.recorder import FAILURE_FIELDS
-from connections.rollups import BUCKET_FIELDS, percentile
+from core.rollups import BUCKET_FIELDS, percentile
 from webhooks.models import DeliveryRollup
 
 REFUSAL_FIELDS = {

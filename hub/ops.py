@@ -21,7 +21,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from connections.models import CallRollup, Connection
-from connections.rollups import BUCKET_FIELDS, LATENCY_BUCKETS_MS
+from core.rollups import BUCKET_FIELDS, LATENCY_BUCKETS_MS
 from hub.celery import app as celery_app
 from webhooks.models import Delivery, DeliveryRollup
 

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "connections",
     "webhooks",
     "hub",
@@ -215,7 +216,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["connections.permissions.ModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -226,7 +227,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Management API: webhook sources, deliveries.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["connections.permissions.HubStaff"],
+    "SERVE_PERMISSIONS": ["core.permissions.HubStaff"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -294,7 +295,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "connections.redact.RedactingFilter"}},
+    "filters": {"redact": {"()": "core.redact.RedactingFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
     },
@@ -344,9 +345,9 @@ HUB_ROLLUP_SECONDS = env.float("HUB_ROLLUP_SECONDS", default=1.0)
 """Delivery outcome counts are buffered per process and added to the rollups this often."""
 HUB_BACKGROUND_FLUSH = env.bool("HUB_BACKGROUND_FLUSH", default=True)
 """Flush the per-process buffers (rollup counts, call records) every HUB_ROLLUP_SECONDS from a
-background thread, so a quiet process's last counts show up on the pages (connections.buffers)."""
+background thread, so a quiet process's last counts show up on the pages (core.buffers)."""
 HUB_ADMIN_COUNT_CAP = env.int("HUB_ADMIN_COUNT_CAP", default=10_000)
-"""Admin lists of big logs count at most this many rows exactly (connections.paginators)."""
+"""Admin lists of big logs count at most this many rows exactly (core.paginators)."""
 
 HUB_WEBHOOK_HANDLERS: dict[str, dict[str, str]] = {}
 """Your handlers, merged over the built-in tables: {provider: {event type: dotted path}}.

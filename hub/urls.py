@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from connections.api import ConnectionViewSet
-from connections.permissions import HubStaff
+from core.permissions import HubStaff
 from hub import accounts, dashboard, desk, ops
 from webhooks.api import DeliveryViewSet, ReplayJobViewSet, SourceViewSet
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from connections import recorder
-from webhooks import health, source_cache
+from webhooks import counts, source_cache
 from webhooks.models import Source
 
 from . import browsing, stack
@@ -44,11 +44,11 @@ def _fresh_process_state():
     _clear_this_runs_cache()
     # Buffered call records and rollup counts of an earlier test belong to rolled-back rows.
     recorder._buffer.clear()
-    health._buffer.clear()
+    counts._buffer.clear()
     yield
     source_cache.clear()
     recorder._buffer.clear()
-    health._buffer.clear()
+    counts._buffer.clear()
 
 
 def _clear_this_runs_cache():
@@ -189,7 +189,7 @@ def fake_github(fake_github_server, db):
     from allauth.socialaccount.models import SocialApp
     from django.contrib.sites.models import Site
 
-    from connections import crypto
+    from core import crypto
 
     from .fake_github import CLIENT_ID, CLIENT_SECRET
 

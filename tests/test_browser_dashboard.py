@@ -46,9 +46,9 @@ def test_support_replays_a_dead_delivery_and_an_end_user_is_refused(
         timeout=60,
         what="the six deliveries to die",
     )
-    from webhooks import health
+    from webhooks import counts
 
-    health.flush()  # this test process's counts (received); the worker flushed its own
+    counts.flush()  # this test process's counts (received); the worker flushed its own
 
     _sign_in(page, live_server.url, "sue", "sue-pass-1234")
     page.wait_for_selector("tr.integration[data-name='Refund events']")

@@ -11,7 +11,7 @@ import requests
 from django.contrib.auth.models import Group
 
 from connections.models import Connection
-from webhooks import health
+from webhooks import counts
 from webhooks.models import Delivery
 from webhooks.processing import process
 
@@ -49,7 +49,7 @@ def _history(base, make_source):
     bad = requests.post(base + source.get_receive_path(), data=b"{}", timeout=10,
                         headers={"X-Signature": "sha256=00"})  # fmt: skip
     assert bad.status_code == 401
-    health.flush()
+    counts.flush()
     return source, ids
 
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from connections import crypto
+from core import crypto
 from webhooks.models import Source
 
 pytestmark = pytest.mark.django_db

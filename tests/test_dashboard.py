@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from connections.models import Connection
-from webhooks import health as rollup_counts
+from webhooks import counts as rollup_counts
 from webhooks.models import Delivery
 from webhooks.processing import process
 

@@ -18,11 +18,11 @@ import responses
 import time_machine
 from django.utils import timezone
 
-from connections import health as connection_health
+from connections import checks as connection_health
 from connections import recorder
 from connections.errors import IntegrationError
 from connections.models import CallRecord, Connection, ProviderOverride
-from webhooks import health, operations, retention
+from webhooks import counts, operations, retention
 from webhooks.models import Attempt, Delivery
 from webhooks.processing import process
 
@@ -57,7 +57,7 @@ class History:
         self._generic()
         self._stripe()
         self._calls()
-        health.flush()
+        counts.flush()
         recorder.flush()
 
     def _send(self, source, make, **kw):

@@ -9,8 +9,8 @@ import responses
 from connections import recorder
 from connections.errors import ProviderUnavailable
 from connections.models import CallErrorGroup, Connection, ProviderOverride
-from connections.rollups import percentile
-from webhooks import health
+from core.rollups import percentile
+from webhooks import counts
 from webhooks.models import Delivery, DeliveryErrorGroup, DeliveryRollup, Source
 from webhooks.processing import process
 
@@ -40,7 +40,7 @@ def test_rollups_count_received_refused_and_outcomes(
             process(pk)
         Delivery.objects.filter(pk__in=failing).update(next_attempt_at=None)
         process(failing[0])  # second failure: dead (schedule has one retry)
-    health.flush()
+    counts.flush()
     rollup = DeliveryRollup.objects.get(source=source)
     assert (rollup.received, rollup.refused, rollup.refused_signature) == (5, 1, 1)
     assert (rollup.processed, rollup.ignored, rollup.dead) == (3, 1, 1)
@@ -67,7 +67,7 @@ def test_rollups_outlive_payload_retention(
     (pk,) = _post(post_webhook, source, "test.count")
     with django_capture_on_commit_callbacks(execute=True):
         process(pk)
-    health.flush()
+    counts.flush()
     from datetime import timedelta
 
     from django.utils import timezone

@@ -7,9 +7,9 @@ import responses
 from django.db import connection as db
 from django.test import override_settings
 
-from connections import buffers
-from connections import health as connection_health
+from connections import checks as connection_health
 from connections.models import Connection, ProviderOverride
+from core import buffers
 from hub import health
 from webhooks.models import DeliveryRollup
 
@@ -81,7 +81,7 @@ def test_a_source_whose_every_request_is_refused_needs_attention(make_source, po
     for _ in range(6):
         body, headers = signers.make_github("not-the-secret", str(uuid.uuid4()))
         assert post_webhook(source, body, headers).status_code == 401
-    from webhooks import health as counts
+    from webhooks import counts as counts
 
     counts.flush()
     item = _status("source", source.pk)
@@ -95,7 +95,7 @@ def test_a_quiet_process_flushes_its_counts_in_the_background(make_source):
 
     from django.utils import timezone
 
-    from webhooks import health as counts
+    from webhooks import counts as counts
 
     from . import stack
 

@@ -31,7 +31,7 @@ class SourceViewSet(
 ):
     """Webhook sources. Disable a source rather than delete it: its deliveries stay."""
 
-    required_perm = None  # set per action (connections.permissions)
+    required_perm = None  # set per action (core.permissions)
 
     queryset = Source.objects.all()
     serializer_class = SourceSerializer
@@ -85,7 +85,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     provider, status (one or comma-separated), event_type, external_id, received_after,
     received_before (ISO 8601), q (text in the payload)."""
 
-    required_perm = None  # set per action (connections.permissions)
+    required_perm = None  # set per action (core.permissions)
 
     queryset = Delivery.objects.all()
     filterset_class = DeliveryFilter
@@ -153,7 +153,7 @@ class ReplayJobViewSet(viewsets.ReadOnlyModelViewSet):
     """Bulk replay jobs and their progress; ``POST .../{id}/cancel/`` stops one after its
     current batch."""
 
-    required_perm = None  # set per action (connections.permissions)
+    required_perm = None  # set per action (core.permissions)
 
     queryset = ReplayJob.objects.select_related("created_by")
     serializer_class = ReplayJobSerializer

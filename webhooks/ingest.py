@@ -17,7 +17,7 @@ Contract of ``receive(request, source_id)`` (it returns the HttpResponse to send
 The rate limit counts verified requests against the source's ``rate_limit``; requests that fail
 verification count against a budget of their own (the same rate), so unsigned traffic never
 spends the budget of the sender who holds the secret. Stored headers are capped at
-HUB_STORED_HEADER_BYTES (webhooks.requests.stored_headers); verification reads them all.
+HUB_STORED_HEADER_BYTES (webhooks.incoming.stored_headers); verification reads them all.
 """
 
 import contextlib
@@ -31,12 +31,12 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django_ratelimit.core import get_usage
 
-from . import health, source_cache
+from . import counts, source_cache
 from .bodies import clean_text
-from .dispatch import enqueue
+from .incoming import BadContentLength, BodyTooLarge, read_body, remote_addr, stored_headers
 from .models import Delivery, Source
+from .publisher import enqueue
 from .receivers import PayloadError
-from .requests import BadContentLength, BodyTooLarge, read_body, remote_addr, stored_headers
 from .signatures import SignatureError
 from .store import insert_delivery
 
@@ -128,7 +128,7 @@ def _accept(request, source: Source) -> JsonResponse:
     except DatabaseError:
         raise _unavailable() from None
     # Autocommit: the row is committed once the INSERT returns, so the 2xx below is durable.
-    health.count(source.pk, now, received=1, processed=1 if done else 0)
+    counts.count(source.pk, now, received=1, processed=1 if done else 0)
     if done:
         with contextlib.suppress(DatabaseError):  # stored already: a failed mark is not an error
             Source.objects.filter(pk=source.pk).update(verified_at=now)
@@ -243,7 +243,7 @@ def _unavailable() -> Refusal:
 
 def _store_rejection(request, source: Source, refusal: Refusal) -> None:
     """Keep the refused request for support, unless this source is flooding us."""
-    health.count(source.pk, timezone.now(), **health.refusal(refusal.status))
+    counts.count(source.pk, timezone.now(), **counts.refusal(refusal.status))
     minute = int(time.time() // 60)
     key = f"hub:webhooks:rejected:{source.pk}:{minute}"
     try:

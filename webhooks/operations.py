@@ -24,10 +24,10 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from . import health
-from .dispatch import publish
+from . import counts
 from .filters import filtered
 from .models import Delivery, ReplayJob
+from .publisher import publish
 
 logger = logging.getLogger(__name__)
 S = Delivery.Status
@@ -87,7 +87,7 @@ def _uncount(rows) -> None:
     """Take replayed deliveries out of the count of the outcome they had."""
     for _pk, source_id, status, processed_at in rows:
         if status in FINISHED and processed_at is not None:
-            health.count(source_id, processed_at, **{FINISHED[status]: -1})
+            counts.count(source_id, processed_at, **{FINISHED[status]: -1})
 
 
 def why_not_replayable(delivery: Delivery) -> str | None:
@@ -157,16 +157,16 @@ def job_outcomes(job: ReplayJob) -> dict[str, int]:
     """Where the deliveries this job queued are now: ``succeeded`` (processed or ignored),
     ``dead``, ``in_flight`` (queued, processing or retrying). A delivery replayed again later
     belongs to that later replay."""
-    counts = dict(
+    by_status = dict(
         Delivery.objects.filter(replay_job=job)
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
     return {
-        "succeeded": counts.get(S.PROCESSED, 0) + counts.get(S.IGNORED, 0),
-        "dead": counts.get(S.DEAD, 0),
-        "in_flight": sum(counts.get(s, 0) for s in IN_FLIGHT),
+        "succeeded": by_status.get(S.PROCESSED, 0) + by_status.get(S.IGNORED, 0),
+        "dead": by_status.get(S.DEAD, 0),
+        "in_flight": sum(by_status.get(s, 0) for s in IN_FLIGHT),
     }
 
 

@@ -31,10 +31,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from connections import rollups
-from connections.redact import redact
+from core import rollups
+from core.redact import redact
 
-from . import health, registry
+from . import counts, registry
 from .errors import PermanentError
 from .events import Event
 from .models import Attempt, Delivery, DeliveryErrorGroup
@@ -49,12 +49,12 @@ SECRET_FIELDS = ("source__secret", "source__previous_secret", "source__connectio
 def attempt_counts(outcome: str, replay: bool) -> dict[str, int]:
     """The rollup counts of one ended attempt (hub/figures.py): the attempt, whether it failed,
     whether a replay started it, and the delivery's outcome when the attempt ended it."""
-    counts = {"attempts": 1, "failed_attempts": int(outcome in FAILED_OUTCOMES)}
+    fields = {"attempts": 1, "failed_attempts": int(outcome in FAILED_OUTCOMES)}
     if replay:
-        counts["replays"] = 1
+        fields["replays"] = 1
     if outcome in FINAL_FIELDS:
-        counts[FINAL_FIELDS[outcome]] = 1
-    return counts
+        fields[FINAL_FIELDS[outcome]] = 1
+    return fields
 
 
 FAILED_OUTCOMES = (Attempt.Outcome.FAILED, Attempt.Outcome.DEAD, Attempt.Outcome.LOST)
@@ -167,11 +167,9 @@ def _finish(delivery, status, outcome, started, note="", error=None):
             finished,
             example_delivery_id=delivery.pk,
         )
-    counts = attempt_counts(outcome, replay=bool(delivery.replay_requested_by))
+    ended = attempt_counts(outcome, replay=bool(delivery.replay_requested_by))
     transaction.on_commit(
-        lambda: health.count(
-            delivery.source_id, finished, latency_ms=int(duration * 1000), **counts
-        )
+        lambda: counts.count(delivery.source_id, finished, latency_ms=int(duration * 1000), **ended)
     )
     Attempt.objects.create(
         delivery_id=delivery.pk,
@@ -207,7 +205,7 @@ def _delay(source, tries: int) -> float:
 
 
 def _schedule_retry(delivery_id: int, due) -> None:
-    from .dispatch import publish
+    from .publisher import publish
 
     wait = (due - timezone.now()).total_seconds()
     if wait <= settings.HUB_RETRY_COUNTDOWN_MAX:

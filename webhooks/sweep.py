@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import health
-from .dispatch import publish
+from . import counts
 from .models import Attempt, Delivery
 from .models.source import retry_delays
 from .processing import attempt_counts
+from .publisher import publish
 
 logger = logging.getLogger(__name__)
 S = Delivery.Status
@@ -71,10 +71,10 @@ def recover_lost_claims() -> int:
                     worker=claimed_by,
                     replayed_by=replayed_by,
                 )
-                counts = attempt_counts(Attempt.Outcome.LOST, replay=bool(replayed_by))
+                lost = attempt_counts(Attempt.Outcome.LOST, replay=bool(replayed_by))
                 if exhausted:
-                    counts["dead"] = 1
-                transaction.on_commit(lambda c=counts, s=source_id: health.count(s, now, **c))
+                    lost["dead"] = 1
+                transaction.on_commit(lambda c=lost, s=source_id: counts.count(s, now, **c))
                 if not exhausted:
                     recovered.append(pk)
     publish(recovered)

@@ -6,7 +6,7 @@ from django.conf import settings
 
 from connections.tasks import retry_when_limited
 
-from . import github_hooks, health, operations, processing, retention, sweep
+from . import counts, github_hooks, operations, processing, retention, sweep
 from .models import RepositoryHook
 
 
@@ -62,4 +62,4 @@ def github_redelivery(self, hook_id: int) -> int | None:
 
 @task_postrun.connect
 def _flush_rollups(**kwargs):
-    health.flush()
+    counts.flush()

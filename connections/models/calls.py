@@ -2,7 +2,8 @@
 
 from django.db import models
 
-from ..rollups import ErrorGroupBase, LatencyBuckets
+from core.rollups import ErrorGroupBase, LatencyBuckets
+
 from .connection import Connection
 
 

@@ -10,9 +10,10 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from ..fields import EncryptedTextField
+from core.fields import EncryptedTextField
+from core.validators import validate_header_name, validate_header_value, validate_rate
+
 from ..providers import AUTH_SCHEMES, PROVIDERS, ProviderSpec
-from ..validators import validate_header_name, validate_header_value, validate_rate
 
 
 def validate_username(value: str) -> None:

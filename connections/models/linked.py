@@ -6,7 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from ..fields import EncryptedTextField
+from core.fields import EncryptedTextField
+
 from .connection import Connection
 
 

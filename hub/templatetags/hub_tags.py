@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince, timeuntil
 
-from connections.rollups import LATENCY_BUCKETS_MS
+from core.rollups import LATENCY_BUCKETS_MS
 
 register = template.Library()
 

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from connections.paginators import BoundedCountPaginator
+from core.paginators import BoundedCountPaginator
 
 from .. import operations
 from ..bodies import pretty

@@ -10,8 +10,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from connections.forms import WriteOnlySecretField
-from connections.validators import validate_retry_schedule
+from core.forms import WriteOnlySecretField
+from core.validators import validate_retry_schedule
 
 from ..models import Source
 

@@ -7,7 +7,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
-import connections.fields
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -57,13 +57,13 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "secret",
-                    connections.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         help_text="Signing secret, encrypted at rest. Write-only: shown once when set."
                     ),
                 ),
                 (
                     "previous_secret",
-                    connections.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         blank=True,
                         default="",
                         help_text="The secret before the last rotation, encrypted.",

@@ -4,8 +4,8 @@ from .activity import Activity, SourceRepository
 from .attempt import Attempt
 from .delivery import Delivery
 from .github_hooks import RedeliveryRequest, RepositoryHook
-from .health import DeliveryErrorGroup, DeliveryRollup
 from .replay import ReplayJob
+from .rollups import DeliveryErrorGroup, DeliveryRollup
 from .source import Source
 
 __all__ = [

@@ -10,8 +10,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from connections.fields import EncryptedTextField
-from connections.validators import validate_header_name, validate_rate, validate_retry_schedule
+from core.fields import EncryptedTextField
+from core.validators import validate_header_name, validate_rate, validate_retry_schedule
 
 from ..receivers import RECEIVERS
 from ..signatures import DIGESTS, ENCODINGS

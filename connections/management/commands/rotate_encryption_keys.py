@@ -4,7 +4,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from connections.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 
 
 class Command(BaseCommand):

@@ -409,7 +409,7 @@ SEEDED_TABLES = [
 
 
 def fingerprint(error_class: str, message: str) -> str:
-    """As connections.rollups.record_error computes it (digits collapse to N)."""
+    """As core.rollups.record_error computes it (digits collapse to N)."""
     shape = re.sub(r"\d+", "N", message[:1000])
     digest = hashlib.sha1(f"{error_class}\n{shape}".encode(), usedforsecurity=False)
     return digest.hexdigest()

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from connections.rollups import ErrorGroupBase, LatencyBuckets
+from core.rollups import ErrorGroupBase, LatencyBuckets
 
 from .delivery import Delivery
 from .source import Source

@@ -2,7 +2,7 @@
 
 Written here rather than taken from a package: the maintained options (django-fernet-encrypted-
 fields, django-cryptography) derive their keys from SECRET_KEY or lack MultiFernet rotation,
-and the field is a dozen lines over ``connections.crypto``.
+and the field is a dozen lines over ``core.crypto``.
 
 The Python value is the plaintext ``str`` (or ``""``); the column holds a Fernet token. The
 field is never used in lookups (tokens are randomised) and never shown by default forms.

@@ -6,7 +6,7 @@ out of its old outcome with ``dead=-1`` at the minute it had died) and flushes i
 HUB_ROLLUP_BATCH entries or its oldest is HUB_ROLLUP_SECONDS old; ``flush()`` adds each
 (source, minute) into DeliveryRollup with one UPDATE (F() increments) and records each source's
 last success and last error. Workers flush after every task, every process in the background
-(connections.buffers) and at exit. A process killed with -9 loses at most one buffer of
+(core.buffers) and at exit. A process killed with -9 loses at most one buffer of
 counts, never a delivery.
 
 ``refusal(status)`` names the refusal reason of an HTTP status, as the figures count it.
@@ -21,7 +21,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
-from connections import buffers, rollups
+from core import buffers, rollups
 
 from .models import DeliveryRollup, Source
 
@@ -68,7 +68,7 @@ def count(source_id, when: datetime, latency_ms: int | None = None, **fields) ->
         try:
             flush()
         except DatabaseError:  # counts are best effort; the caller's work is already done
-            logger.warning("webhooks.health.flush_failed", exc_info=True)
+            logger.warning("webhooks.counts.flush_failed", exc_info=True)
 
 
 def flush() -> None:
@@ -93,5 +93,5 @@ def flush() -> None:
                 Source.objects.filter(pk=source_id).update(**marks)
 
 
-rollups.flush_at_exit(flush, "webhooks.health")
-buffers.register("webhooks.health", flush)
+rollups.flush_at_exit(flush, "webhooks.counts")
+buffers.register("webhooks.counts", flush)
