@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core import crypto
+from core import catalog, crypto
 from core.forms import WriteOnlySecretField
 from core.paginators import BoundedCountPaginator
 
@@ -18,7 +18,6 @@ from .errors import IntegrationError, RateLimited
 from .guards import Guards
 from .models import AccountToken, CallRecord, Connection, ProviderOverride
 from .models.connection import validate_credentials
-from .providers import PROVIDERS
 
 
 class ConnectionForm(forms.ModelForm):
@@ -133,7 +132,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     def render_change_form(self, request, context, *args, **kwargs):
         context["auth_fields"] = {
             "fields": self.AUTH_FIELDS,
-            "defaults": {key: spec.auth_scheme for key, spec in PROVIDERS.items()},
+            "defaults": {key: spec.auth_scheme for key, spec in catalog.apis().items()},
         }
         return super().render_change_form(request, context, *args, **kwargs)
 

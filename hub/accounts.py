@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from connections import tokens
 from connections.errors import AuthFailed, IntegrationError
 from connections.models import AccountToken
-from webhooks import github_hooks
+from providers.github import hooks as github_hooks
 from webhooks.models import RepositoryHook
 
 REAUTHORIZE_SCOPE = "read:user,user:email,repo,admin:repo_hook"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from connections import tokens
 from connections.errors import AuthFailed
 from connections.models import AccountToken, CallRecord, Connection
-from webhooks import github_hooks
+from providers.github import hooks as github_hooks
 from webhooks.models import Delivery, RedeliveryRequest, RepositoryHook, Source
 
 from . import signers

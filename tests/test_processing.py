@@ -1,6 +1,5 @@
 """Processing outcomes, retries, dead letters and the built-in handlers (real database)."""
 
-import json
 import uuid
 from datetime import timedelta
 
@@ -9,9 +8,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from django.utils import timezone
 
-from connections.models import Connection
 from webhooks import registry, sweep
-from webhooks.models import Activity, Delivery, SourceRepository
+from webhooks.models import Delivery
 from webhooks.processing import process
 
 from . import signers
@@ -126,62 +124,6 @@ def test_sweep_publishes_due_retries_and_stale_queued(deliver, settings):
     assert Delivery.objects.get(pk=due.pk).status == "queued"
     assert Delivery.objects.get(pk=stale.pk).queued_at > timezone.now() - timedelta(seconds=5)
     assert Delivery.objects.get(pk=fresh.pk).status == "queued"
-
-
-def _github(make_source, post_webhook, fixture, event, source=None):
-    if source is None:
-        source, _ = make_source("github")
-    body, headers = signers.make_github(
-        source.secret, str(uuid.uuid4()), body=signers.fixture(fixture), event=event
-    )
-    pk = post_webhook(source, body, headers).json()["id"]
-    return source, pk
-
-
-def test_github_installation_events_track_the_covered_repositories(make_source, post_webhook):
-    source, pk = _github(
-        make_source, post_webhook, "github/installation.created.json", "installation"
-    )
-    assert process(pk) == "processed"
-    created = json.loads(signers.fixture("github/installation.created.json"))
-    expected = {r["full_name"] for r in created["repositories"]}
-    assert set(source.repositories.values_list("full_name", flat=True)) == expected
-    _, pk = _github(
-        make_source,
-        post_webhook,
-        "github/installation_repositories.added.json",
-        "installation_repositories",
-        source,
-    )
-    assert process(pk) == "processed"
-    added = json.loads(signers.fixture("github/installation_repositories.added.json"))
-    for repo in added["repositories_added"]:
-        assert SourceRepository.objects.filter(source=source, repo_id=repo["id"]).exists()
-
-
-def test_push_and_pull_request_record_activity(make_source, post_webhook):
-    source, push = _github(make_source, post_webhook, "github/push.with-new-branch.json", "push")
-    _, pr = _github(
-        make_source, post_webhook, "github/pull_request.opened.json", "pull_request", source
-    )
-    assert process(push) == process(pr) == "processed"
-    push_entry = Activity.objects.get(delivery_id=push)
-    assert (push_entry.ref, push_entry.commit_count) == ("refs/heads/master", 1)
-    assert push_entry.repo and push_entry.sender
-    pr_entry = Activity.objects.get(delivery_id=pr)
-    payload = json.loads(signers.fixture("github/pull_request.opened.json"))
-    assert (pr_entry.kind, pr_entry.pr_number) == ("pull_request.opened", payload["number"])
-
-
-def test_slack_tokens_revoked_flags_the_linked_connection(make_source, post_webhook):
-    connection = Connection.objects.create(name="Workspace", provider="slack")
-    source, secret = make_source("slack", connection=connection)
-    body = signers.fixture("slack/event_callback.tokens_revoked.json")
-    pk = post_webhook(source, *signers.make_slack(secret, None, body=body)).json()["id"]
-    assert process(pk) == "processed"
-    connection.refresh_from_db()
-    assert connection.status == "needs_attention"
-    assert "tokens_revoked" in connection.status_reason
 
 
 def test_a_handler_path_that_does_not_import_fails_loudly():

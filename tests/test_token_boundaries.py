@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from connections.client import api_path
 from connections.errors import ClientError
 from connections.models import AccountToken, Connection
-from webhooks import github_hooks
+from providers.github import hooks as github_hooks
 from webhooks.models import RepositoryHook, Source
 
 from .test_linked_accounts import _oauth_dance

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from webhooks.receivers import RECEIVERS
+from core import catalog
 from webhooks.signatures import SignatureError
 
 from . import signers
@@ -14,7 +14,7 @@ VECTORS = json.loads((signers.FIXTURES / "signature-vectors.json").read_text())
 
 
 def verify(provider, secret, body, headers, now):
-    RECEIVERS[provider].signature.verify([secret], body, headers, now)
+    catalog.get(provider).receiver.signature.verify([secret], body, headers, now)
 
 
 def test_github_docs_vector():

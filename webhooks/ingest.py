@@ -36,7 +36,7 @@ from .bodies import clean_text
 from .incoming import BadContentLength, BodyTooLarge, read_body, remote_addr, stored_headers
 from .models import Delivery, Source
 from .publisher import enqueue
-from .receivers import PayloadError
+from .receiving import PayloadError
 from .signatures import SignatureError
 from .store import insert_delivery
 

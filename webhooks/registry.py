@@ -1,7 +1,8 @@
 """Dispatch tables: event type -> handler, per provider, built once at start-up.
 
-Each receiver declares its built-in ``handlers`` (dotted paths) and ``ignored_events``;
-settings ``HUB_WEBHOOK_HANDLERS`` and ``HUB_WEBHOOK_IGNORED_EVENTS`` add to or override them.
+Each provider's folder declares its built-in ``HANDLERS`` (functions) and ``IGNORED`` events
+(``providers/<key>/handlers.py``, read here through ``core.catalog``); settings
+``HUB_WEBHOOK_HANDLERS`` and ``HUB_WEBHOOK_IGNORED_EVENTS`` add to or override them.
 ``check()`` runs in ``WebhooksConfig.ready()`` so a bad path fails at start-up, not at the
 first delivery. An event type matches exactly, else by its part before the first dot.
 """
@@ -15,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-from .receivers import RECEIVERS
+from core import catalog
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class DispatchTable:
 
 @cache
 def table(provider: str) -> DispatchTable:
-    receiver = RECEIVERS[provider]
-    paths = {**receiver.handlers, **settings.HUB_WEBHOOK_HANDLERS.get(provider, {})}
+    built_in = catalog.get(provider)
+    paths = {**built_in.handlers, **settings.HUB_WEBHOOK_HANDLERS.get(provider, {})}
     handlers = {}
     for event_type, path in paths.items():
         try:
@@ -46,22 +47,21 @@ def table(provider: str) -> DispatchTable:
             raise ImproperlyConfigured(
                 f"Webhook handler {path!r} for {provider} {event_type!r} cannot be imported: {exc}"
             ) from exc
-    ignored = set(receiver.ignored_events) | set(
-        settings.HUB_WEBHOOK_IGNORED_EVENTS.get(provider, ())
-    )
+    ignored = set(built_in.ignored) | set(settings.HUB_WEBHOOK_IGNORED_EVENTS.get(provider, ()))
     return DispatchTable(handlers=handlers, ignored=frozenset(ignored - set(handlers)))
 
 
 def check() -> None:
+    known = catalog.receivers()
     unknown = (set(settings.HUB_WEBHOOK_HANDLERS) | set(settings.HUB_WEBHOOK_IGNORED_EVENTS)) - set(
-        RECEIVERS
+        known
     )
     if unknown:
         raise ImproperlyConfigured(
             f"HUB_WEBHOOK_HANDLERS/IGNORED_EVENTS name unknown providers: {sorted(unknown)}; "
-            f"known: {sorted(RECEIVERS)}"
+            f"known: {sorted(known)}"
         )
-    for provider in RECEIVERS:
+    for provider in known:
         table(provider)
 
 

@@ -4,10 +4,7 @@ from celery import shared_task
 from celery.signals import task_postrun
 from django.conf import settings
 
-from connections.tasks import retry_when_limited
-
-from . import counts, github_hooks, operations, processing, retention, sweep
-from .models import RepositoryHook
+from . import counts, operations, processing, retention, sweep
 
 
 @shared_task(name="webhooks.process_delivery", acks_late=True, ignore_result=True)
@@ -40,24 +37,6 @@ def purge_payloads() -> int:
 def run_replay_job(job_id: int) -> None:
     """Run or resume a bulk replay job (it resumes after its last handled id)."""
     operations.run_job(job_id, batch=settings.HUB_REPLAY_BATCH)
-
-
-@shared_task(name="webhooks.github_redeliveries", acks_late=True, ignore_result=True)
-def github_redeliveries() -> None:
-    """Beat: one redelivery check per connected repository."""
-    for hook_id in RepositoryHook.objects.values_list("pk", flat=True):
-        github_redelivery.delay(hook_id)
-
-
-@shared_task(name="webhooks.github_redelivery", bind=True, acks_late=True, ignore_result=True)
-def github_redelivery(self, hook_id: int) -> int | None:
-    hook = RepositoryHook.objects.select_related("connection").filter(pk=hook_id).first()
-    if hook is None:
-        return None
-    try:
-        return github_hooks.redeliver_missed(hook)
-    except Exception as exc:
-        retry_when_limited(self, exc)
 
 
 @task_postrun.connect

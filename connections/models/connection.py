@@ -10,10 +10,11 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from core import catalog
 from core.fields import EncryptedTextField
 from core.validators import validate_header_name, validate_header_value, validate_rate
 
-from ..providers import AUTH_SCHEMES, PROVIDERS, ProviderSpec
+from ..specs import AUTH_SCHEMES, ProviderSpec
 
 
 def validate_username(value: str) -> None:
@@ -28,7 +29,6 @@ def validate_credentials(value: str) -> None:
     validate_header_value(value, "The credentials")
 
 
-PROVIDER_CHOICES = [(key, spec.name) for key, spec in PROVIDERS.items()]
 METHODS = [(m, m) for m in ("GET", "HEAD", "POST")]
 
 
@@ -36,7 +36,7 @@ class ProviderOverride(models.Model):
     """Admin-editable overrides of a built-in provider's defaults (blank: keep the code's)."""
 
     provider = models.CharField(
-        max_length=50, unique=True, choices=PROVIDER_CHOICES, help_text="The provider changed."
+        max_length=50, unique=True, choices=catalog.api_choices, help_text="The provider changed."
     )
     base_url = models.URLField(
         "base URL", blank=True, help_text="e.g. a GitHub Enterprise Server API URL."
@@ -78,7 +78,7 @@ def provider_spec(key: str) -> ProviderSpec:
     hit = _specs.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    spec = PROVIDERS[key]
+    spec = catalog.apis()[key]
     override = ProviderOverride.objects.filter(provider=key).first()
     if override is not None:
         spec = spec.with_overrides(
@@ -107,7 +107,7 @@ class Connection(models.Model):
 
     name = models.CharField(max_length=200, help_text="What this account is, for people.")
     provider = models.CharField(
-        max_length=50, choices=PROVIDER_CHOICES, help_text="The API this connection talks to."
+        max_length=50, choices=catalog.api_choices, help_text="The API this connection talks to."
     )
     enabled = models.BooleanField(default=True, help_text="A disabled connection makes no calls.")
     owner = models.ForeignKey(

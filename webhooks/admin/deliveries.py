@@ -11,13 +11,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core import catalog
 from core.paginators import BoundedCountPaginator
 
 from .. import operations
 from ..bodies import pretty
 from ..filters import describe, filtered
 from ..models import Attempt, Delivery, ReplayJob
-from ..receivers import RECEIVERS
 
 # Admin changelist query parameters -> DeliveryFilter names (for "replay all matching").
 ADMIN_FILTER_PARAMS = {
@@ -38,7 +38,7 @@ class ProviderFilter(admin.SimpleListFilter):
     parameter_name = "provider__exact"
 
     def lookups(self, request, model_admin):
-        return [(key, receiver.label) for key, receiver in RECEIVERS.items()]
+        return catalog.receiver_choices()
 
     def queryset(self, request, queryset):
         return queryset.filter(provider=self.value()) if self.value() else queryset

@@ -10,10 +10,10 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from core import catalog
 from core.fields import EncryptedTextField
 from core.validators import validate_header_name, validate_rate, validate_retry_schedule
 
-from ..receivers import RECEIVERS
 from ..signatures import DIGESTS, ENCODINGS
 
 
@@ -45,7 +45,7 @@ class Source(models.Model):
     name = models.CharField(max_length=200, help_text="What this source is, for people.")
     provider = models.CharField(
         max_length=20,
-        choices=[(key, r.label) for key, r in RECEIVERS.items()],
+        choices=catalog.receiver_choices,
         help_text="Who sends to it; decides the signature scheme and how events are read.",
     )
     enabled = models.BooleanField(
@@ -157,7 +157,7 @@ class Source(models.Model):
 
     @property
     def receiver(self):
-        return RECEIVERS[self.provider]
+        return catalog.get(self.provider).receiver
 
     def get_receive_path(self) -> str:
         return reverse("webhooks:receive", args=[self.pk])

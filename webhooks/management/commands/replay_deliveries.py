@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
+from core import catalog
 from webhooks import operations
 from webhooks.filters import describe, filtered
 from webhooks.models import ReplayJob
@@ -32,7 +33,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--status", help="e.g. dead, or several: dead,retrying")
         parser.add_argument("--source", help="source id (UUID)")
-        parser.add_argument("--provider", help="github, stripe, slack, shopify, standard, generic")
+        parser.add_argument("--provider", choices=sorted(catalog.receivers()))
         parser.add_argument("--event-type", dest="event_type")
         parser.add_argument("--external-id", dest="external_id", help="the provider's id")
         parser.add_argument("--q", help="text in the payload (as the support desk's search)")

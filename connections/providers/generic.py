@@ -1,5 +1,0 @@
-"""Any REST API: set the base URL, auth scheme and health check on the connection."""
-
-from .base import ProviderSpec
-
-SPEC = ProviderSpec(key="generic", name="Generic REST", base_url="", rate_limit="600/m")
