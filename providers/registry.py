@@ -5,7 +5,7 @@ here. ``ProvidersConfig.ready()`` installs this list in ``core.catalog``, where 
 outbound sides read it.
 """
 
-from . import generic, github, shopify, slack, standard, stripe
+from . import generic, github, gitlab, linear, shopify, slack, standard, stripe
 
 PROVIDERS = (
     github.PROVIDER,
@@ -13,5 +13,7 @@ PROVIDERS = (
     slack.PROVIDER,
     shopify.PROVIDER,
     standard.PROVIDER,
+    gitlab.PROVIDER,
+    linear.PROVIDER,
     generic.PROVIDER,
 )

@@ -77,7 +77,7 @@ def _timestamp(value: str, header: str) -> int:
         ) from None
 
 
-def _check_tolerance(timestamp: int, now: float, tolerance: int) -> None:
+def check_tolerance(timestamp: int, now: float, tolerance: int) -> None:
     if now - timestamp > tolerance:
         raise SignatureError(
             "timestamp_out_of_tolerance",
@@ -148,7 +148,7 @@ class StripeSignature:
         message = f"{timestamp}.".encode() + body
         if not _matches([_mac(s.encode(), message) for s in secrets], signatures):
             raise _invalid(self.header)
-        _check_tolerance(timestamp, now, self.tolerance)
+        check_tolerance(timestamp, now, self.tolerance)
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ class SlackSignature:
         message = f"v0:{raw_ts}:".encode() + body
         if not _matches([_mac(s.encode(), message) for s in secrets], [given]):
             raise _invalid("X-Slack-Signature")
-        _check_tolerance(timestamp, now, self.tolerance)
+        check_tolerance(timestamp, now, self.tolerance)
 
 
 def standard_webhooks_key(secret: str) -> bytes:
@@ -210,4 +210,20 @@ class StandardWebhooksSignature:
         keys = [standard_webhooks_key(s) for s in secrets]
         if not _matches([_mac(k, message) for k in keys], signatures):
             raise _invalid("webhook-signature")
-        _check_tolerance(timestamp, now, self.tolerance)
+        check_tolerance(timestamp, now, self.tolerance)
+
+
+@dataclass(frozen=True)
+class SecretToken:
+    """One header holding the shared secret itself (GitLab's ``X-Gitlab-Token``), compared in
+    constant time with each of the source's secrets. It proves the sender knows the secret, not
+    that the body is unchanged in transit: such a source relies on HTTPS for that."""
+
+    header: str
+
+    def verify(self, secrets, body: bytes, headers, now: float) -> None:
+        given = _require(headers, self.header).encode("utf-8", "replace")
+        if not _matches([s.encode() for s in secrets], [given]):
+            raise SignatureError(
+                "invalid_signature", f"The {self.header} header is not the source's secret token."
+            )
