@@ -42,12 +42,12 @@ def _fresh_process_state():
     source_cache.clear()
     _clear_this_runs_cache()
     # Buffered call records and rollup counts of an earlier test belong to rolled-back rows.
-    recorder._buffer.clear()
-    counts._buffer.clear()
+    recorder.BUFFER.clear()
+    counts.BUFFER.clear()
     yield
     source_cache.clear()
-    recorder._buffer.clear()
-    counts._buffer.clear()
+    recorder.BUFFER.clear()
+    counts.BUFFER.clear()
 
 
 def _clear_this_runs_cache():

@@ -11,8 +11,6 @@ effect). Set the batch to 1 to write every call as it ends.
 """
 
 import logging
-import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,34 +54,20 @@ def failure_field(error_class: str) -> str:
 
 
 logger = logging.getLogger(__name__)
-_lock = threading.Lock()
-_buffer: list[Call] = []
-_oldest = 0.0
 
 
 def record(call: Call) -> None:
-    global _oldest
-    with _lock:
-        if not _buffer:
-            _oldest = time.monotonic()
-        _buffer.append(call)
-        buffers.start()
-        due = (
-            len(_buffer) >= settings.HUB_CALL_RECORD_BATCH
-            or time.monotonic() - _oldest >= settings.HUB_CALL_RECORD_SECONDS
-        )
-    if due:
-        flush()
+    BUFFER.add(lambda calls: calls.append(call))
 
 
 def flush() -> int:
-    """Write the buffered calls; calls of a connection deleted meanwhile are dropped (logged
-    as ``connections.recorder.connection_gone``), never the rest of the batch."""
-    global _buffer
-    with _lock:
-        calls, _buffer = _buffer, []
-    if not calls:
-        return 0
+    """Write the buffered calls now; returns how many were written."""
+    return BUFFER.flush() or 0
+
+
+def _write_all(calls: list[Call]) -> int:
+    """Write the calls; calls of a connection deleted meanwhile are dropped (logged as
+    ``connections.recorder.connection_gone``), never the rest of the batch."""
     try:
         with transaction.atomic():
             _write(calls)
@@ -177,5 +161,10 @@ def _snapshots(calls: list[Call]) -> None:
         Connection.objects.filter(pk=connection_id).update(**fields)
 
 
-rollups.flush_at_exit(flush, "connections.recorder")
-buffers.register("connections.recorder", flush)
+BUFFER = buffers.WriteBuffer(
+    "connections.recorder",
+    empty=list,
+    write=_write_all,
+    batch=lambda: settings.HUB_CALL_RECORD_BATCH,
+    seconds=lambda: settings.HUB_CALL_RECORD_SECONDS,
+)

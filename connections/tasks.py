@@ -1,9 +1,8 @@
 """Celery tasks of the outbound side, and the rule for tasks that call out."""
 
 from celery import shared_task
-from celery.signals import task_postrun
 
-from . import checks, recorder
+from . import checks
 from .errors import CircuitOpen, RateLimited
 from .models import Connection
 
@@ -35,8 +34,3 @@ def health_checks() -> int:
     for pk in ids:
         health_check.delay(pk)
     return len(ids)
-
-
-@task_postrun.connect
-def _flush_call_records(**kwargs):
-    recorder.flush()

@@ -1,34 +1,89 @@
-"""Flushing the per-process write buffers (call records, rollup counts) in the background.
+"""Per-process write buffers, flushed in bulk: one class, one flushing policy.
 
-A buffer flushes itself when it is full or old *as something is added*; a web process that
-receives one delivery and then nothing would otherwise hold that count until it exits, and the
-health pages would not show it. ``start()`` (called by a buffer on every add; a no-op after the
-first call in a process) runs one daemon thread per process that calls every registered
-``flush`` each ``HUB_ROLLUP_SECONDS``. It starts lazily, so a forked worker (gunicorn, Celery
-prefork) gets its own. Celery tasks still flush after every task (``task_postrun``).
+A ``WriteBuffer`` holds writes that are cheap to lose one at a time and costly to make one at a
+time (the health figures' per-minute counts, the record of outbound calls). ``add(update)``
+applies ``update(state)`` under the buffer's lock and flushes when the buffer holds ``batch()``
+additions or its oldest is ``seconds()`` old; ``flush()`` hands the state to ``write(state)``
+(one transaction of bulk writes) and returns what it returns. Every buffer is flushed by the
+same three hooks, all here: after every Celery task (``task_postrun``), by one daemon thread
+per process every ``HUB_ROLLUP_SECONDS`` (a web process that receives one delivery and then
+nothing would otherwise hold that count until it exits), and at interpreter exit. A process
+killed with -9 loses at most one buffer of counts, never a delivery.
 
-``HUB_BACKGROUND_FLUSH = False`` turns the thread off (the tests flush explicitly: a thread
+The thread starts lazily on the first add, so a forked worker (gunicorn, Celery prefork) gets
+its own. ``HUB_BACKGROUND_FLUSH = False`` turns it off (the tests flush explicitly: a thread
 with its own database connection cannot see a test's uncommitted rows).
 """
 
+import atexit
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 
+from celery.signals import task_postrun
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 logger = logging.getLogger(__name__)
-_flushes: list[tuple[str, object]] = []
+_buffers: list["WriteBuffer"] = []
 _started_in: int | None = None
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _stop = threading.Event()
 
 
-def register(name: str, flush) -> None:
-    """Add a buffer's ``flush()`` to the background thread's round (at import time)."""
-    _flushes.append((name, flush))
+class WriteBuffer:
+    def __init__(
+        self,
+        name: str,
+        empty: Callable[[], object],
+        write: Callable[[object], object],
+        batch: Callable[[], int],
+        seconds: Callable[[], float],
+    ):
+        """``empty()`` makes a fresh state; ``write(state)`` stores one; ``batch`` and
+        ``seconds`` read the flushing thresholds (settings, read at each add)."""
+        self.name, self._empty, self._write = name, empty, write
+        self._batch, self._seconds = batch, seconds
+        self._lock = threading.Lock()
+        self._state = empty()
+        self._pending = 0
+        self._oldest = 0.0
+        _buffers.append(self)
+
+    def add(self, update: Callable[[object], None]) -> None:
+        """Apply ``update(state)``; flush if due. A failed flush is logged as
+        ``<name>.flush_failed`` and never raised: the caller's own work is already done."""
+        with self._lock:
+            if not self._pending:
+                self._oldest = time.monotonic()
+            update(self._state)
+            self._pending += 1
+            due = (
+                self._pending >= self._batch() or time.monotonic() - self._oldest >= self._seconds()
+            )
+        start()
+        if due:
+            try:
+                self.flush()
+            except DatabaseError:
+                logger.warning(f"{self.name}.flush_failed", exc_info=True)
+
+    def flush(self):
+        """Write what is buffered now (None when empty); raises what ``write`` raises."""
+        with self._lock:
+            state, pending = self._state, self._pending
+            self._state, self._pending = self._empty(), 0
+        if not pending:
+            return None
+        return self._write(state)
+
+    def clear(self) -> None:
+        """Drop what is buffered (tests)."""
+        with self._lock:
+            self._state, self._pending = self._empty(), 0
 
 
 def start() -> None:
@@ -57,12 +112,12 @@ def stop(timeout: float = 5.0) -> None:
 
 
 def flush_all() -> None:
-    """Flush every registered buffer now; a failure is logged, never raised."""
-    for name, flush in _flushes:
+    """Flush every buffer now; a failure is logged as ``<name>.flush_failed``, never raised."""
+    for buffer in _buffers:
         try:
-            flush()
+            buffer.flush()
         except Exception:
-            logger.warning(f"{name}.flush_failed", exc_info=True)
+            logger.warning(f"{buffer.name}.flush_failed", exc_info=True)
 
 
 def _run() -> None:
@@ -71,3 +126,11 @@ def _run() -> None:
         flush_all()
     flush_all()
     connection.close()
+
+
+@task_postrun.connect(weak=False)
+def _after_task(**kwargs) -> None:
+    flush_all()
+
+
+atexit.register(flush_all)

@@ -7,9 +7,7 @@ with ``F()`` increments, creating it on first use (a concurrent creator wins, an
 retried as an update). ``percentile(row, q)`` reads a latency percentile back from buckets.
 """
 
-import atexit
 import hashlib
-import logging
 import re
 
 from django.db import IntegrityError, models, transaction
@@ -106,16 +104,3 @@ def record_error(model, key: dict, error_class: str, message: str, when, **examp
         model.objects.filter(**key).update(
             count=F("count") + 1, last_seen=when, message=message, **example
         )
-
-
-def flush_at_exit(flush, name: str) -> None:
-    """Register a per-process buffer's ``flush`` to run at interpreter exit; a failure (the
-    database may already be gone) is logged as ``<name>.flush_at_exit_failed``, never raised."""
-
-    def run() -> None:
-        try:
-            flush()
-        except Exception:
-            logging.getLogger(name).warning(f"{name}.flush_at_exit_failed", exc_info=True)
-
-    atexit.register(run)

@@ -81,7 +81,7 @@ def delivery_detail(request, pk):
         "header_limit": settings.HUB_STORED_HEADER_BYTES,
         "attempts": delivery.attempt_set.order_by("number"),
         "why_not": operations.why_not_replayable(delivery),
-        "in_flight": delivery.status in operations.IN_FLIGHT,
+        "in_flight": delivery.status in Delivery.Status.IN_FLIGHT,
         "can_replay": request.user.has_perm("webhooks.replay_delivery"),
         "can_erase": request.user.has_perm("webhooks.erase_delivery"),
     }  # fmt: skip

@@ -33,7 +33,6 @@ from . import figures
 from .figures import ConnectionFigures, SourceFigures
 
 SEVERITY = {"down": 0, "needs_attention": 1, "degraded": 2, "healthy": 3, "no_data": 4}
-PENDING = (Delivery.Status.QUEUED, Delivery.Status.RETRYING, Delivery.Status.PROCESSING)
 STATUS_LABELS = {"needs_attention": "needs attention", "no_data": "no data"}
 
 
@@ -147,7 +146,7 @@ def overview(now: datetime | None = None, only: tuple[str, object] | None = None
     """Every integration's health, or with ``only=(kind, pk)`` just that one (its page)."""
     now = now or timezone.now()
     sources, connections = Source.objects.all(), Connection.objects.all()
-    pending = Delivery.objects.filter(status__in=PENDING)
+    pending = Delivery.objects.filter(status__in=Delivery.Status.IN_FLIGHT)
     ids = {"source": None, "connection": None}
     if only is not None:
         kind, pk = only

@@ -111,7 +111,7 @@ class _Collector:
         yield from (received, refused, finished, attempts, failed, replays, latency)
         queue = GaugeMetricFamily("hub_queue_depth", "Deliveries waiting.", labels=["source"])
         pending = (
-            Delivery.objects.filter(status__in=health.PENDING)
+            Delivery.objects.filter(status__in=Delivery.Status.IN_FLIGHT)
             .values("source__name")
             .annotate(n=Count("id"))
         )

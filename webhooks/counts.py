@@ -5,31 +5,24 @@
 out of its old outcome with ``dead=-1`` at the minute it had died) and flushes it when it holds
 HUB_ROLLUP_BATCH entries or its oldest is HUB_ROLLUP_SECONDS old; ``flush()`` adds each
 (source, minute) into DeliveryRollup with one UPDATE (F() increments) and records each source's
-last success and last error. Workers flush after every task, every process in the background
-(core.buffers) and at exit. A process killed with -9 loses at most one buffer of
-counts, never a delivery.
+last success and last error. It is a ``core.buffers.WriteBuffer``: flushed after every task, in
+the background and at exit; a process killed with -9 loses at most one buffer of counts.
 
 ``refusal(status)`` names the refusal reason of an HTTP status, as the figures count it.
 """
 
 import logging
-import threading
-import time
 from collections import defaultdict
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 
 from core import buffers, rollups
 
 from .models import DeliveryRollup, Source
 
 logger = logging.getLogger(__name__)
-_lock = threading.Lock()
-_buffer: dict[tuple[str, datetime], dict] = {}
-_oldest = 0.0
-_pending = 0
 REFUSAL_REASONS = {401: "refused_signature", 413: "refused_size", 429: "refused_rate"}
 """HTTP status of a refusal -> its reason's rollup field; any other status is ``invalid``."""
 SUCCESS_FIELDS = ("processed", "ignored")
@@ -42,12 +35,10 @@ def refusal(status: int) -> dict[str, int]:
 
 
 def count(source_id, when: datetime, latency_ms: int | None = None, **fields) -> None:
-    global _oldest, _pending
     key = (str(source_id), when.replace(second=0, microsecond=0))
-    with _lock:
-        if not _buffer:
-            _oldest = time.monotonic()
-        entry = _buffer.setdefault(key, defaultdict(int))
+
+    def update(entries: dict) -> None:
+        entry = entries.setdefault(key, defaultdict(int))
         for name, n in fields.items():
             entry[name] += n
         if latency_ms is not None:
@@ -58,25 +49,15 @@ def count(source_id, when: datetime, latency_ms: int | None = None, **fields) ->
             entry["_last_success"] = when
         if any(fields.get(name, 0) > 0 for name in ERROR_FIELDS):
             entry["_last_error"] = when
-        _pending += 1
-        due = (
-            _pending >= settings.HUB_ROLLUP_BATCH
-            or time.monotonic() - _oldest >= settings.HUB_ROLLUP_SECONDS
-        )
-    buffers.start()
-    if due:
-        try:
-            flush()
-        except DatabaseError:  # counts are best effort; the caller's work is already done
-            logger.warning("webhooks.counts.flush_failed", exc_info=True)
+
+    BUFFER.add(update)
 
 
 def flush() -> None:
-    global _buffer, _pending
-    with _lock:
-        entries, _buffer, _pending = _buffer, {}, 0
-    if not entries:
-        return
+    BUFFER.flush()
+
+
+def _write(entries: dict) -> None:
     last: dict[str, dict] = {}
     with transaction.atomic():
         for (source_id, minute), entry in entries.items():
@@ -93,5 +74,10 @@ def flush() -> None:
                 Source.objects.filter(pk=source_id).update(**marks)
 
 
-rollups.flush_at_exit(flush, "webhooks.counts")
-buffers.register("webhooks.counts", flush)
+BUFFER = buffers.WriteBuffer(
+    "webhooks.counts",
+    empty=dict,
+    write=_write,
+    batch=lambda: settings.HUB_ROLLUP_BATCH,
+    seconds=lambda: settings.HUB_ROLLUP_SECONDS,
+)

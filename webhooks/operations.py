@@ -31,11 +31,7 @@ from .publisher import publish
 
 logger = logging.getLogger(__name__)
 S = Delivery.Status
-REPLAYABLE = Q(status__in=(S.PROCESSED, S.IGNORED, S.DEAD, S.RETRYING)) & Q(
-    payload_removed_at__isnull=True
-)
-IN_FLIGHT = (S.QUEUED, S.PROCESSING, S.RETRYING)
-FINISHED = {S.PROCESSED: "processed", S.IGNORED: "ignored", S.DEAD: "dead"}
+REPLAYABLE = Q(status__in=S.REPLAYABLE, payload_removed_at__isnull=True)
 
 
 @dataclass(frozen=True)
@@ -86,8 +82,8 @@ def replay_one(delivery: Delivery, by: str) -> Done:
 def _uncount(rows) -> None:
     """Take replayed deliveries out of the count of the outcome they had."""
     for _pk, source_id, status, processed_at in rows:
-        if status in FINISHED and processed_at is not None:
-            counts.count(source_id, processed_at, **{FINISHED[status]: -1})
+        if status in S.FINISHED and processed_at is not None:
+            counts.count(source_id, processed_at, **{status: -1})
 
 
 def why_not_replayable(delivery: Delivery) -> str | None:
@@ -166,7 +162,7 @@ def job_outcomes(job: ReplayJob) -> dict[str, int]:
     return {
         "succeeded": by_status.get(S.PROCESSED, 0) + by_status.get(S.IGNORED, 0),
         "dead": by_status.get(S.DEAD, 0),
-        "in_flight": sum(by_status.get(s, 0) for s in IN_FLIGHT),
+        "in_flight": sum(by_status.get(s, 0) for s in S.IN_FLIGHT),
     }
 
 
@@ -178,7 +174,7 @@ def erase(delivery: Delivery, by: str) -> Done:
     Not while it is in flight: erase it once it has finished."""
     erased = (
         Delivery.objects.filter(pk=delivery.pk)
-        .exclude(status__in=IN_FLIGHT)
+        .exclude(status__in=S.IN_FLIGHT)
         .update(
             body=b"",
             headers={},

@@ -41,7 +41,6 @@ from .models import Attempt, Delivery, DeliveryErrorGroup
 
 logger = logging.getLogger(__name__)
 S = Delivery.Status
-CLAIMABLE = (S.QUEUED, S.RETRYING)
 # Decrypted only when needed (redacting an error), not for every delivery processed.
 SECRET_FIELDS = ("source__secret", "source__previous_secret", "source__connection__credentials")
 
@@ -90,7 +89,7 @@ def _claim(ids: list[int]) -> list[Delivery]:
     won = Delivery.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
         pk__in=ids,
-        status__in=CLAIMABLE,
+        status__in=S.CLAIMABLE,
     ).update(
         status=S.PROCESSING,
         claimed_at=now,

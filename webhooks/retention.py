@@ -9,8 +9,6 @@ from django.utils import timezone
 
 from .models import Delivery, Source
 
-IN_FLIGHT = (Delivery.Status.QUEUED, Delivery.Status.PROCESSING, Delivery.Status.RETRYING)
-
 
 def purge_payloads() -> int:
     """Blank bodies and headers older than each source's ``retention_days``, in batches of
@@ -24,7 +22,7 @@ def purge_payloads() -> int:
                 Delivery.objects.filter(
                     source_id=source_id, received_at__lt=cutoff, payload_removed_at__isnull=True
                 )
-                .exclude(status__in=IN_FLIGHT)
+                .exclude(status__in=Delivery.Status.IN_FLIGHT)
                 .values_list("pk", flat=True)[: settings.HUB_PURGE_BATCH]
             )
             if not ids:

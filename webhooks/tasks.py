@@ -1,10 +1,9 @@
 """Celery tasks of the inbound side. Tasks take ids only and are acks_late."""
 
 from celery import shared_task
-from celery.signals import task_postrun
 from django.conf import settings
 
-from . import counts, operations, processing, retention, sweep
+from . import operations, processing, retention, sweep
 
 
 @shared_task(name="webhooks.process_delivery", acks_late=True, ignore_result=True)
@@ -37,8 +36,3 @@ def purge_payloads() -> int:
 def run_replay_job(job_id: int) -> None:
     """Run or resume a bulk replay job (it resumes after its last handled id)."""
     operations.run_job(job_id, batch=settings.HUB_REPLAY_BATCH)
-
-
-@task_postrun.connect
-def _flush_rollups(**kwargs):
-    counts.flush()

@@ -1,5 +1,7 @@
 """The delivery log: one row per request received at a source's URL."""
 
+from enum import nonmember
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -23,6 +25,18 @@ class Delivery(models.Model):
         DEAD = "dead", "Dead"
         IGNORED = "ignored", "Ignored"
         REJECTED = "rejected", "Rejected"
+
+        # Groups of statuses (not choices). Every caller reads these, so they cannot disagree:
+        # ``retrying`` is in flight (a worker will act on it), claimable once due, and
+        # replayable (replaying runs it now instead of at its next attempt).
+        IN_FLIGHT = nonmember(frozenset({"queued", "processing", "retrying"}))
+        """Not finished: the health pages' "pending"; neither erased nor purged."""
+        CLAIMABLE = nonmember(frozenset({"queued", "retrying"}))
+        """A worker may claim it (a retrying one when it is due)."""
+        FINISHED = nonmember(frozenset({"processed", "ignored", "dead"}))
+        """Ended with an outcome the health figures count."""
+        REPLAYABLE = nonmember(frozenset({"processed", "ignored", "dead", "retrying"}))
+        """Support may queue it again (its payload must still be there)."""
 
     source = models.ForeignKey(
         Source,
