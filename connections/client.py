@@ -24,13 +24,14 @@ another host.
 import contextvars
 import os
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NewConnectionError, TimeoutError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError, TimeoutError
 from urllib3.util.retry import Retry
 
 from core.redact import redact
@@ -46,15 +47,25 @@ from .errors import (
     RateLimited,
 )
 from .guards import Guards
+from .specs import retry_after
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_attempts: contextvars.ContextVar[list] = contextvars.ContextVar("hub_call_attempts")
+_tally: contextvars.ContextVar["Tally"] = contextvars.ContextVar("hub_call_tally")
+
+
+@dataclass
+class Tally:
+    """What urllib3's retries did during one call: how many retries, and a Retry-After that was
+    too long to sleep through (the call then fails with RateLimited)."""
+
+    retries: int = 0
+    refused_wait: float | None = None
 
 
 class HubRetry(Retry):
-    """urllib3 Retry that counts attempts for the call record and refuses to sleep through a
-    Retry-After longer than ``max_retry_after`` (the call then fails with RateLimited)."""
+    """urllib3 Retry that counts retries for the call record and refuses to sleep through a
+    Retry-After longer than ``max_retry_after``."""
 
     max_retry_after = 30.0
 
@@ -64,21 +75,18 @@ class HubRetry(Retry):
         return retry
 
     def increment(self, method=None, url=None, response=None, error=None, **kw):
-        counter = _attempts.get(None)
-        if counter is not None:
-            counter[0] += 1
+        tally = _tally.get(None)
+        if tally is not None:
+            tally.retries += 1
         if response is not None:
-            after = self.parse_retry_after(response.headers.get("Retry-After", "0") or "0")
+            after = retry_after(response.headers.get("Retry-After")) or 0.0
             if after > self.max_retry_after:
-                if counter is not None:
-                    counter[1] = after
-                raise self._giving_up(method, url, response)
+                if tally is not None:
+                    tally.refused_wait = after
+                raise MaxRetryError(
+                    None, url, ResponseError(f"Retry-After too long ({response.status})")
+                )
         return super().increment(method, url, response, error, **kw)
-
-    def _giving_up(self, method, url, response):
-        from urllib3.exceptions import MaxRetryError, ResponseError
-
-        return MaxRetryError(None, url, ResponseError(f"Retry-After too long ({response.status})"))
 
 
 def api_path(*segments) -> str:
@@ -212,75 +220,30 @@ class Client:
         method: str,
         path: str,
         *,
-        params=None,
-        json=None,
-        data=None,
-        headers=None,
         idempotency_key: str | None = None,
-        timeout: tuple[float, float] | None = None,
         mark_auth_failure: bool = True,
         is_test: bool = False,
+        **send,
     ) -> requests.Response:
-        connection, spec = self.connection, self.spec
-        method = method.upper()
-        if not connection.enabled:
-            raise ClientError(f"The connection '{connection.name}' is disabled.")
-        url = self._url(path)
+        """One call: guards, send, settle, record. ``send`` holds what goes to requests
+        (params, json, data, headers, timeout)."""
+        if not self.connection.enabled:
+            raise ClientError(f"The connection '{self.connection.name}' is disabled.")
+        method, url = method.upper(), self._url(path)
         ticket = self.guards.before_call()
-        keyed = bool(idempotency_key and spec.idempotency_header)
-        send_headers = {**spec.default_headers, **(headers or {})}
-        if keyed:
-            send_headers[spec.idempotency_header] = idempotency_key
-        counter = [0, None]
-        token = _attempts.set(counter)
         started, t0 = datetime.now(UTC), time.perf_counter()
-        response, error = None, None
-        try:
-            response = _session(spec, keyed).request(
-                method,
-                url,
-                params=params,
-                json=json,
-                data=data,
-                headers=send_headers,
-                auth=auth.auth_for(connection, spec),
-                timeout=timeout or (spec.connect_timeout, spec.read_timeout),
-            )
-            error = self._classify(response)
-        except IntegrationError as exc:
-            error = exc
-        except (requests.exceptions.InvalidHeader, UnicodeError) as exc:
-            error = ClientError(  # never repeats the value: it may be a secret
-                f"The request to {spec.name} could not be sent: a header value of '"
-                f"{connection.name}' (its credentials or username?) is not valid in HTTP "
-                f"({type(exc).__name__}); replace it in the admin.",
-                connection=connection,
-            )
-        except requests.RequestException as exc:
-            error = self._transport_error(exc, counter)
-        finally:
-            _attempts.reset(token)
+        response, error, tally = self._send(method, url, idempotency_key, **send)
         duration_ms = int((time.perf_counter() - t0) * 1000)
-        remaining, reset = (None, None)
-        if response is not None:
-            remaining, reset = spec.rate_limit_headers(response.headers)
-        changed = self.guards.after_call(
-            ticket, isinstance(error, ProviderUnavailable), remaining, reset
-        )
-        if changed:
-            type(connection).objects.filter(pk=connection.pk).update(circuit_state=changed)
-        if isinstance(error, AuthFailed) and mark_auth_failure:
-            auth.forget_token(connection)
-            connection.mark_needs_attention(str(error))
+        remaining, reset = self._settle(ticket, response, error, mark_auth_failure)
         recorder.record(
             recorder.Call(
-                connection_id=connection.pk,
+                connection_id=self.connection.pk,
                 started_at=started,
                 method=method,
                 path=urlsplit(url).path,
                 status_code=response.status_code if response is not None else None,
                 duration_ms=duration_ms,
-                attempts=max(1, counter[0] + (1 if response is not None else 0)),
+                attempts=tally.retries + (1 if response is not None else 0) or 1,
                 error_class=type(error).__name__ if error else "",
                 error_message=redact(str(error)) if error else "",
                 rate_remaining=remaining,
@@ -291,6 +254,61 @@ class Client:
         if error is not None:
             raise error
         return response
+
+    def _send(self, method, url, idempotency_key, *, headers=None, timeout=None, **send):
+        """Send through the pooled session; returns (response or None, error or None, tally).
+        Never raises: every failure becomes an error of the taxonomy."""
+        spec, connection = self.spec, self.connection
+        keyed = bool(idempotency_key and spec.idempotency_header)
+        send_headers = {**spec.default_headers, **(headers or {})}
+        if keyed:
+            send_headers[spec.idempotency_header] = idempotency_key
+        tally = Tally()
+        token = _tally.set(tally)
+        try:
+            response = _session(spec, keyed).request(
+                method,
+                url,
+                headers=send_headers,
+                auth=auth.auth_for(connection, spec),
+                timeout=timeout or (spec.connect_timeout, spec.read_timeout),
+                **send,
+            )
+            return response, self._classify(response), tally
+        except IntegrationError as exc:
+            return None, exc, tally
+        except (requests.exceptions.InvalidHeader, UnicodeError) as exc:
+            return (
+                None,
+                ClientError(  # never repeats the value: it may be a secret
+                    f"The request to {spec.name} could not be sent: a header value of '"
+                    f"{connection.name}' (its credentials or username?) is not valid in HTTP "
+                    f"({type(exc).__name__}); replace it in the admin.",
+                    connection=connection,
+                ),
+                tally,
+            )
+        except requests.RequestException as exc:
+            return None, self._transport_error(exc, tally), tally
+        finally:
+            _tally.reset(token)
+
+    def _settle(self, ticket, response, error, mark_auth_failure) -> tuple:
+        """After the call: adopt the provider's rate-limit headers, tell the circuit breaker,
+        store a circuit change, mark refused credentials. Returns (remaining, reset)."""
+        remaining, reset = (None, None)
+        if response is not None:
+            remaining, reset = self.spec.rate_limit_headers(response.headers)
+        changed = self.guards.after_call(
+            ticket, isinstance(error, ProviderUnavailable), remaining, reset
+        )
+        connection = self.connection
+        if changed:
+            type(connection).objects.filter(pk=connection.pk).update(circuit_state=changed)
+        if isinstance(error, AuthFailed) and mark_auth_failure:
+            auth.forget_token(connection)
+            connection.mark_needs_attention(str(error))
+        return remaining, reset
 
     def _url(self, path: str) -> str:
         """The URL of ``path`` on the connection's base URL; an absolute URL only when it is on
@@ -339,23 +357,22 @@ class Client:
         )
 
     def _retry_after(self, response) -> float:
-        value = response.headers.get("Retry-After", "")
-        return float(value) if value.isdigit() else 60.0
+        return retry_after(response.headers.get("Retry-After")) or 60.0
 
-    def _transport_error(self, exc, counter) -> IntegrationError:
+    def _transport_error(self, exc, tally: Tally) -> IntegrationError:
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
         timed_out = isinstance(exc, requests.Timeout) or (
             isinstance(reason, TimeoutError) and not isinstance(reason, NewConnectionError)
         )
         kind = "timed out" if timed_out else "could not be reached"
-        if isinstance(exc, requests.exceptions.RetryError) and counter[1]:
+        if isinstance(exc, requests.exceptions.RetryError) and tally.refused_wait:
             return RateLimited(
-                f"{self.spec.name} asked us to wait {counter[1]:.0f} s; calls resume then.",
-                retry_after=counter[1],
+                f"{self.spec.name} asked us to wait {tally.refused_wait:.0f} s; calls resume then.",
+                retry_after=tally.refused_wait,
                 connection=self.connection,
             )
         return ProviderUnavailable(
-            f"{self.spec.name} {kind} after {counter[0] or 1} attempts "
+            f"{self.spec.name} {kind} after {tally.retries or 1} attempts "
             f"({type(exc).__name__}); it is probably down or unreachable.",
             connection=self.connection,
         )

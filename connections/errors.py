@@ -2,9 +2,8 @@
 
 
 class IntegrationError(Exception):
-    """An outbound call failed. ``retryable`` says whether trying later can help."""
-
-    retryable = False
+    """An outbound call failed. Trying later can help for RateLimited, ProviderUnavailable and
+    CircuitOpen (``connections.tasks.retry_when_limited`` retries the first at its reset)."""
 
     def __init__(self, message: str, *, status: int | None = None, connection=None):
         super().__init__(message)
@@ -27,8 +26,6 @@ class ClientError(IntegrationError):
 class RateLimited(IntegrationError):
     """The connection's budget (ours or the provider's) is spent; ``retry_after`` seconds."""
 
-    retryable = True
-
     def __init__(self, message: str, *, retry_after: float, **kwargs):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
@@ -37,13 +34,9 @@ class RateLimited(IntegrationError):
 class ProviderUnavailable(IntegrationError):
     """5xx, timeout or connection failure after every retry."""
 
-    retryable = True
-
 
 class CircuitOpen(IntegrationError):
     """Recent calls kept failing, so calls fail fast until ``retry_after`` seconds pass."""
-
-    retryable = True
 
     def __init__(self, message: str, *, retry_after: float, **kwargs):
         super().__init__(message, **kwargs)

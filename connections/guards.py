@@ -150,9 +150,6 @@ class Guards:
             return "closed"
         return "open" if time.time() < open_until else "half_open"
 
-    def reset(self) -> None:
-        cache.delete_many([self.k_open, self.k_fails, self.k_trial, self.k_block])
-
 
 def _redis_client(backend):
     """The raw redis client behind a django-redis cache, else None."""

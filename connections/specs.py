@@ -8,6 +8,9 @@ provider's own rate-limit headers into ``(remaining, reset_epoch)``.
 import time
 from dataclasses import dataclass, field, replace
 
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
+
 AUTH_SCHEMES = {
     "bearer": "Bearer token (Authorization: Bearer <token>)",
     "api_key": "API key in a header",
@@ -17,12 +20,25 @@ AUTH_SCHEMES = {
 }
 
 
+def retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` value asks for, in either of its HTTP forms (delay-seconds or
+    an HTTP-date), parsed by urllib3's ``Retry.parse_retry_after``; None when absent or
+    invalid. The one parser of the header: the client's retries, its errors and the generic
+    rate-limit reading all use it."""
+    if not value:
+        return None
+    try:
+        return Retry().parse_retry_after(value.strip())
+    except InvalidHeader:
+        return None
+
+
 def retry_after_only(headers) -> tuple[int | None, float | None]:
-    """Generic: a 429/503 with ``Retry-After: <seconds>`` means 0 remaining until then."""
-    value = headers.get("Retry-After")
-    if value and value.isdigit():
-        return 0, time.time() + int(value)
-    return None, None
+    """Generic: a 429/503 with ``Retry-After`` means 0 remaining until then."""
+    seconds = retry_after(headers.get("Retry-After"))
+    if seconds is None:
+        return None, None
+    return 0, time.time() + seconds
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from connections.guards import Guards
 from connections.models import CallRollup, Connection
 from core.rollups import BUCKET_FIELDS, LATENCY_BUCKETS_MS
 from hub.celery import app as celery_app
@@ -145,8 +146,10 @@ class _Collector:
         circuit = GaugeMetricFamily(
             "hub_circuit_state", "0 closed, 1 half-open, 2 open.", labels=["connection"]
         )
-        for name, state in Connection.objects.values_list("name", "circuit_state"):
-            circuit.add_metric([name], CIRCUIT.get(state, 0))
+        for conn in Connection.objects.all():
+            # live, from the shared guards: half-open exists only there, never in the row
+            state = Guards(conn.pk, conn.spec.rate_limit).circuit_state()
+            circuit.add_metric([conn.name], CIRCUIT[state])
         yield circuit
 
 

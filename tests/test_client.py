@@ -277,3 +277,18 @@ def test_guards_work_on_the_embedded_cache(tmp_path):
         with pytest.raises(CircuitOpen):
             other.before_call()
     assert all(not t.trial for t in tickets)
+
+
+def test_retry_after_is_read_in_both_http_forms():
+    """Providers send delay-seconds or an HTTP-date; one parser (urllib3's) reads both for the
+    client's retries, its RateLimited errors and the generic rate-limit reading."""
+    from email.utils import formatdate
+
+    from connections.specs import retry_after, retry_after_only
+
+    assert retry_after("120") == 120
+    in_two_minutes = formatdate(time.time() + 120, usegmt=True)
+    assert 115 <= retry_after(in_two_minutes) <= 120
+    assert retry_after("soon") is None and retry_after(None) is None
+    remaining, reset = retry_after_only({"Retry-After": in_two_minutes})
+    assert remaining == 0 and 115 <= reset - time.time() <= 120
