@@ -143,18 +143,14 @@ def _reasons(by_reason: dict) -> str:
 
 
 def overview(now: datetime | None = None, only: tuple[str, object] | None = None) -> list:
-    """Every integration's health, or with ``only=(kind, pk)`` just that one (its page)."""
+    """Every integration's health, or with ``only=(kind, pk)`` just that one (its page: the
+    other kind is not queried at all)."""
     now = now or timezone.now()
-    sources, connections = Source.objects.all(), Connection.objects.all()
-    pending = Delivery.objects.filter(status__in=Delivery.Status.IN_FLIGHT)
-    ids = {"source": None, "connection": None}
+    ids: dict[str, list | None] = {"source": None, "connection": None}
     if only is not None:
         kind, pk = only
         ids = {"source": [], "connection": []}
         ids[kind] = [pk]
-        sources = sources.filter(pk__in=ids["source"])
-        connections = connections.filter(pk__in=ids["connection"])
-        pending = pending.filter(source_id__in=ids["source"])
     windows = {
         "day": figures.window_start(now, timedelta(hours=24)),
         "hour": figures.window_start(now, timedelta(hours=1)),
@@ -163,25 +159,46 @@ def overview(now: datetime | None = None, only: tuple[str, object] | None = None
         ),
     }
     items: dict[tuple, Integration] = {}
-    newest = DeliveryErrorGroup.objects.filter(source=OuterRef("pk")).order_by("-last_seen")
-    sums = figures.figures("source", windows, ids["source"]) if ids["source"] != [] else {}
-    for s in sources.annotate(
-        error_class=Subquery(newest.values("error_class")[:1]),
-        error_message=Subquery(newest.values("message")[:1]),
-    ).order_by("name"):
+    if ids["source"] != []:
+        items.update(_sources(windows, ids["source"]))
+        _pending(items, ids["source"])
+    if ids["connection"] != []:
+        items.update(_connections(windows, ids["connection"]))
+    _sparklines(items, now, ids)
+    for item in items.values():
+        item.status, item.rule = status_of(item, now)
+    return list(items.values())
+
+
+def _newest_error(model, owner: str):
+    """Annotations: the error class and message of the owner's most recent error group."""
+    newest = model.objects.filter(**{owner: OuterRef("pk")}).order_by("-last_seen")
+    return {
+        "error_class": Subquery(newest.values("error_class")[:1]),
+        "error_message": Subquery(newest.values("message")[:1]),
+    }
+
+
+def _sources(windows: dict, ids: list | None) -> dict:
+    """One Integration per webhook source (all, or those in ``ids``), with its figures."""
+    rows = Source.objects.all() if ids is None else Source.objects.filter(pk__in=ids)
+    sums = figures.figures("source", windows, ids)
+    items = {}
+    for s in rows.annotate(**_newest_error(DeliveryErrorGroup, "source")).order_by("name"):
         f = sums.get(s.pk) or {name: SourceFigures() for name in windows}
         items[("source", s.pk)] = Integration(
             "source", s.pk, s.name, s.provider, **f, last_success_at=s.last_success_at,
             last_error_at=s.last_error_at, last_error=_error(s.error_class, s.error_message),
         )  # fmt: skip
-    newest = CallErrorGroup.objects.filter(connection=OuterRef("pk")).order_by("-last_seen")
-    sums = (
-        figures.figures("connection", windows, ids["connection"]) if ids["connection"] != [] else {}
-    )
-    for c in connections.annotate(
-        error_class=Subquery(newest.values("error_class")[:1]),
-        error_message=Subquery(newest.values("message")[:1]),
-    ).order_by("name"):
+    return items
+
+
+def _connections(windows: dict, ids: list | None) -> dict:
+    """One Integration per connection (all, or those in ``ids``), with its figures."""
+    rows = Connection.objects.all() if ids is None else Connection.objects.filter(pk__in=ids)
+    sums = figures.figures("connection", windows, ids)
+    items = {}
+    for c in rows.annotate(**_newest_error(CallErrorGroup, "connection")).order_by("name"):
         flagged = ""
         if c.status == c.Status.NEEDS_ATTENTION:
             flagged = c.status_reason or "needs attention"
@@ -194,15 +211,18 @@ def overview(now: datetime | None = None, only: tuple[str, object] | None = None
             check_ok=c.last_health_check_ok, check_at=c.last_health_check_at,
             check_message=c.last_health_check_message,
         )  # fmt: skip
-    if ids["source"] != []:
-        for row in pending.values("source_id").annotate(n=Count("id"), oldest=Min("received_at")):
-            item = items.get(("source", row["source_id"]))
-            if item:
-                item.queue_depth, item.oldest_pending_at = row["n"], row["oldest"]
-    _sparklines(items, now, ids)
-    for item in items.values():
-        item.status, item.rule = status_of(item, now)
-    return list(items.values())
+    return items
+
+
+def _pending(items: dict, ids: list | None) -> None:
+    """Each source's queue depth and oldest unfinished delivery."""
+    pending = Delivery.objects.filter(status__in=Delivery.Status.IN_FLIGHT)
+    if ids is not None:
+        pending = pending.filter(source_id__in=ids)
+    for row in pending.values("source_id").annotate(n=Count("id"), oldest=Min("received_at")):
+        item = items.get(("source", row["source_id"]))
+        if item:
+            item.queue_depth, item.oldest_pending_at = row["n"], row["oldest"]
 
 
 def _error(error_class: str | None, message: str | None) -> str:

@@ -132,18 +132,56 @@ def _run(delivery: Delivery) -> str:
 
 
 def _finish(delivery, status, outcome, started, note="", error=None):
-    """Record the outcome and its attempt under this worker's claim; returns next_attempt_at."""
-    duration = time.monotonic() - started
+    """Record the outcome and its attempt under this worker's claim (ClaimLost if the sweep took
+    it back: then nothing of this attempt commits); returns next_attempt_at or None."""
+    duration_ms = int((time.monotonic() - started) * 1000)
     finished = timezone.now()
-    next_at = None
-    message = trace = ""
+    message, trace = _error_text(delivery, error)
     if error is not None:
-        secrets = delivery.source.valid_secrets()
-        message = redact(str(error), secrets)
-        trace = redact(_traceback(error), secrets)
         note = f"{type(error).__name__}: {message}"[:2000]
+        rollups.record_error(
+            DeliveryErrorGroup,
+            {"source_id": delivery.source_id},
+            type(error).__name__,
+            message,
+            finished,
+            example_delivery_id=delivery.pk,
+        )
+    next_at = None
     if status == S.RETRYING:
         next_at = finished + timedelta(seconds=_delay(delivery.source, delivery.tries))
+    _set_outcome(delivery, status, note, next_at, finished)
+    Attempt.objects.create(
+        delivery_id=delivery.pk,
+        number=delivery.attempts,
+        started_at=delivery.claimed_at,
+        finished_at=finished,
+        duration_ms=duration_ms,
+        outcome=outcome,
+        error_class=type(error).__name__ if error is not None else "",
+        error_message=message[:5000],
+        traceback=trace,
+        worker=delivery.claimed_by,
+        replayed_by=delivery.replay_requested_by,
+    )
+    ended = attempt_counts(outcome, replay=bool(delivery.replay_requested_by))
+    transaction.on_commit(
+        lambda: counts.count(delivery.source_id, finished, latency_ms=duration_ms, **ended)
+    )
+    return next_at
+
+
+def _error_text(delivery, error) -> tuple[str, str]:
+    """The error's message and traceback with the source's secrets redacted ("" without one)."""
+    if error is None:
+        return "", ""
+    secrets = delivery.source.valid_secrets()
+    return redact(str(error), secrets), redact(_traceback(error), secrets)
+
+
+def _set_outcome(delivery, status, note, next_at, finished) -> None:
+    """One UPDATE fenced on this worker's claim (status and attempt number); ClaimLost if it
+    matched nothing."""
     held = Delivery.objects.filter(
         pk=delivery.pk, status=S.PROCESSING, attempts=delivery.attempts
     ).update(
@@ -157,33 +195,6 @@ def _finish(delivery, status, outcome, started, note="", error=None):
     )
     if not held:
         raise ClaimLost(delivery.pk)
-    if error is not None:
-        rollups.record_error(
-            DeliveryErrorGroup,
-            {"source_id": delivery.source_id},
-            type(error).__name__,
-            message,
-            finished,
-            example_delivery_id=delivery.pk,
-        )
-    ended = attempt_counts(outcome, replay=bool(delivery.replay_requested_by))
-    transaction.on_commit(
-        lambda: counts.count(delivery.source_id, finished, latency_ms=int(duration * 1000), **ended)
-    )
-    Attempt.objects.create(
-        delivery_id=delivery.pk,
-        number=delivery.attempts,
-        started_at=delivery.claimed_at,
-        finished_at=finished,
-        duration_ms=int(duration * 1000),
-        outcome=outcome,
-        error_class=type(error).__name__ if error is not None else "",
-        error_message=message[:5000],
-        traceback=trace,
-        worker=delivery.claimed_by,
-        replayed_by=delivery.replay_requested_by,
-    )
-    return next_at
 
 
 def _failure(delivery: Delivery, exc: Exception):
