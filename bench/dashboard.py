@@ -1,6 +1,6 @@
 """Dashboard benchmark: the operator pages over a large delivery log and call record.
 
-On a fresh PostgreSQL database (``hub_bench_dash``) seeds with ``manage.py seed_health_demo``
+On a fresh PostgreSQL database (``hub_bench_dash``) seeds with ``bench/seed_demo.py``
 first a small data set (BENCH_DASH_SMALL deliveries and as many call records over 5 sources and
 5 connections), then the full one (1,000,000 + 1,000,000 over 25 + 25), and after each seed
 times the pages server side in one process (``django.test.Client``, a superuser logged in with
@@ -90,8 +90,10 @@ def seed(label: str, deliveries: int, calls: int, sources: int, conns: int, days
     )
     out = Tee()
     started = time.perf_counter()
+    from bench.seed_demo import Command as SeedDemo
+
     call_command(
-        "seed_health_demo",
+        SeedDemo(),
         deliveries=deliveries,
         calls=calls,
         sources=sources,

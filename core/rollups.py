@@ -81,14 +81,19 @@ class ErrorGroupBase(models.Model):
         abstract = True
 
 
+def fingerprint(error_class: str, message: str) -> str:
+    """The error group of (error_class, message): messages that differ only in numbers are one
+    group (digits collapse to N; the first 1,000 characters count)."""
+    shape = re.sub(r"\d+", "N", message[:1000])
+    return hashlib.sha1(f"{error_class}\n{shape}".encode(), usedforsecurity=False).hexdigest()
+
+
 def record_error(model, key: dict, error_class: str, message: str, when, **example) -> None:
     """Count one occurrence of (error_class, message) for the integration in ``key``. Messages
     that differ only in numbers (ids, attempt counts, durations) are one group; the group keeps
     the latest message, and ``example`` (e.g. ``example_delivery_id=...``) points at it."""
     message = message[:1000]
-    shape = re.sub(r"\d+", "N", message)
-    fingerprint = hashlib.sha1(f"{error_class}\n{shape}".encode(), usedforsecurity=False)
-    key = {**key, "fingerprint": fingerprint.hexdigest()}
+    key = {**key, "fingerprint": fingerprint(error_class, message)}
     updated = model.objects.filter(**key).update(
         count=F("count") + 1, last_seen=when, message=message, **example
     )

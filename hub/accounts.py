@@ -7,6 +7,7 @@ accounts' status in the admin and on the dashboard, never act with them.
 """
 
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -18,8 +19,6 @@ from connections.errors import AuthFailed, IntegrationError
 from connections.models import AccountToken
 from providers.github import hooks as github_hooks
 from webhooks.models import RepositoryHook
-
-REAUTHORIZE_SCOPE = "read:user,user:email,repo,admin:repo_hook"
 
 
 def _accounts(user):
@@ -57,7 +56,11 @@ def linked_accounts(request):
     return render(
         request,
         "accounts/linked.html",
-        {"rows": rows, "reauthorize_scope": REAUTHORIZE_SCOPE, "github_ready": _github_ready()},
+        {
+            "rows": rows,
+            "reauthorize_scope": ",".join(settings.GITHUB_SCOPES),
+            "github_ready": _github_ready(),
+        },
     )
 
 

@@ -17,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.urls import public_url
+
 from . import health
 from .models import Incident
 from .roles import ADMINS
@@ -75,5 +77,4 @@ def _mail(subject: str, body: str) -> None:
 
 
 def _link(item) -> str:
-    base = settings.HUB_PUBLIC_URL or f"http://127.0.0.1:{settings.HUB_PORT}"
-    return f"{base}/integrations/{item.kind}/{item.id}/"
+    return public_url(f"/integrations/{item.kind}/{item.id}/")

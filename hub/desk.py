@@ -7,8 +7,6 @@ chosen the desk shows what needs attention, ``dead,retrying``, and that is writt
 filters it uses, so "Replay all that match" replays exactly the list on screen.
 """
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -20,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.paginators import BoundedCountPaginator
 from webhooks import operations
-from webhooks.bodies import pretty
+from webhooks.bodies import pretty, pretty_headers
 from webhooks.filters import FILTER_FIELDS, describe, filtered
 from webhooks.models import Delivery, ReplayJob, Source
 
@@ -77,7 +75,7 @@ def delivery_detail(request, pk):
     delivery = get_object_or_404(Delivery.objects.select_related("source"), pk=pk)
     context = {
         "d": delivery, "body": pretty(delivery.body_text),
-        "headers": json.dumps(delivery.headers, indent=2, sort_keys=True),
+        "headers": pretty_headers(delivery.headers),
         "header_limit": settings.HUB_STORED_HEADER_BYTES,
         "attempts": delivery.attempt_set.order_by("number"),
         "why_not": operations.why_not_replayable(delivery),

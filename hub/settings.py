@@ -275,9 +275,10 @@ then <GITHUB_URL>/api/v3)."""
 GITHUB_API_URL = (
     "https://api.github.com" if GITHUB_URL == "https://github.com" else f"{GITHUB_URL}/api/v3"
 )
-SOCIALACCOUNT_PROVIDERS = {
-    "github": {"SCOPE": ["read:user", "user:email", "repo", "admin:repo_hook"]}
-}
+GITHUB_SCOPES = ["read:user", "user:email", "repo", "admin:repo_hook"]
+"""What a linked GitHub account grants: who the user is, their repositories, their hooks (sign-in
+and re-authorization ask for the same list)."""
+SOCIALACCOUNT_PROVIDERS = {"github": {"SCOPE": GITHUB_SCOPES}}
 if GITHUB_URL != "https://github.com":
     SOCIALACCOUNT_PROVIDERS["github"]["GITHUB_URL"] = GITHUB_URL
 HUB_GITHUB_REDELIVERY_DAYS = env.float("HUB_GITHUB_REDELIVERY_DAYS", default=3)

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
+from bench.seed_demo import Command as SeedDemo
 from connections.models import CallRecord, CallRollup
 from webhooks.models import Delivery, DeliveryRollup, Source
 
@@ -14,7 +15,7 @@ pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 
 def test_seed_small_and_the_rollups_add_up():
     call_command(
-        "seed_health_demo", "--deliveries", "3000", "--calls", "2000", "--sources", "3",
+        SeedDemo(), "--deliveries", "3000", "--calls", "2000", "--sources", "3",
         "--connections", "2", "--days", "1", "--no-vacuum", stdout=io.StringIO(),
     )  # fmt: skip
     assert Source.objects.filter(name__startswith="demo ").count() == 3
@@ -28,5 +29,5 @@ def test_seed_small_and_the_rollups_add_up():
     )
     assert CallRollup.objects.aggregate(n=Sum("calls"))["n"] == 2000
     with pytest.raises(Exception, match="--reset"):
-        call_command("seed_health_demo", "--deliveries", "10", "--calls", "10",
+        call_command(SeedDemo(), "--deliveries", "10", "--calls", "10",
                      stdout=io.StringIO())  # fmt: skip

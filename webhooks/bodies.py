@@ -64,6 +64,11 @@ def _deeper_than(data: bytes | str, limit: int) -> bool:
     return max(accumulate(array("b", brackets.translate(_STEPS)))) > limit
 
 
+def pretty_headers(headers: dict) -> str:
+    """Stored headers as support reads them: indented JSON, names sorted."""
+    return json.dumps(headers, indent=2, sort_keys=True, ensure_ascii=False)
+
+
 def pretty(text: str) -> str:
     """Indented JSON when ``text`` parses within the limit and can be printed, else ``text``."""
     try:

@@ -1,7 +1,7 @@
 """Reading what a webhook request carries: the raw body (bounded), headers, sender address.
 
-``stored_headers(meta, keep)`` is what a delivery row keeps of the request's headers: at most
-``HUB_STORED_HEADER_BYTES`` (names plus values), credentials masked. Headers that identify the
+``stored_headers(request.headers, keep)`` is what a delivery row keeps of the request's
+headers: at most ``HUB_STORED_HEADER_BYTES`` (names plus values), credentials masked. Headers that identify the
 delivery come first (content type, user agent, and any whose name speaks of a signature, id,
 event, topic, timestamp or delivery, plus the source's own configured names in ``keep``), then
 the rest in name order; a header that does not fit is left out (the first one is cut to fit).
@@ -59,27 +59,21 @@ def read_body(request, limit: int) -> bytes:
     return b""
 
 
-def header_dict(meta) -> dict[str, str]:
-    """Request headers as ``{"X-Name": value}``, credentials masked."""
-    headers = {}
-    for key, value in meta.items():
-        if key.startswith("HTTP_"):
-            name = key[5:]
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = key
-        else:
-            continue
-        name = "-".join(part.capitalize() for part in name.split("_"))
-        headers[name] = MASKED if name.lower() in SENSITIVE_HEADERS else clean_text(value)
-    return headers
+def header_dict(headers) -> dict[str, str]:
+    """``request.headers`` (Django's names: ``X-Github-Event``) as a plain dict, credentials
+    masked and every value made storable (clean_text)."""
+    return {
+        name: MASKED if name.lower() in SENSITIVE_HEADERS else clean_text(value)
+        for name, value in headers.items()
+    }
 
 
 KEY_WORDS = ("signature", "hmac", "delivery", "event", "topic", "timestamp", "-id", "webhook")
 FIRST = ("content-type", "content-length", "user-agent")
 
 
-def stored_headers(meta, keep=()) -> tuple[dict[str, str], int]:
-    headers = header_dict(meta)
+def stored_headers(request_headers, keep=()) -> tuple[dict[str, str], int]:
+    headers = header_dict(request_headers)
     limit = settings.HUB_STORED_HEADER_BYTES
     sizes = {
         name: len(name) + len(value.encode("utf-8", "replace")) for name, value in headers.items()

@@ -95,7 +95,7 @@ def _accept(request, source: Source) -> JsonResponse:
             _check_rate(request, source, UNVERIFIED)
         raise
     _check_rate(request, source, VERIFIED)
-    kept_headers, headers_cut = stored_headers(request.META, _named_headers(source))
+    kept_headers, headers_cut = stored_headers(request.headers, _named_headers(source))
     try:
         payload = receiver.parse(body, headers)
     except PayloadError as exc:
@@ -256,7 +256,7 @@ def _store_rejection(request, source: Source, refusal: Refusal) -> None:
             if not refusal.truncate
             else refusal.body[: settings.HUB_REJECTED_BODY_BYTES]
         )
-        kept_headers, headers_cut = stored_headers(request.META, _named_headers(source))
+        kept_headers, headers_cut = stored_headers(request.headers, _named_headers(source))
         _insert(
             source_id=source.pk,
             provider=source.provider,

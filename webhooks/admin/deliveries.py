@@ -2,7 +2,6 @@
 match the current filters as a background job) and payload erasure."""
 
 import contextlib
-import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -15,7 +14,7 @@ from core import catalog
 from core.paginators import BoundedCountPaginator
 
 from .. import operations
-from ..bodies import pretty
+from ..bodies import pretty, pretty_headers
 from ..filters import describe, filtered
 from ..models import Attempt, Delivery, ReplayJob
 
@@ -113,9 +112,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         note = ""
         if obj.headers_cut:
             note = f"Headers truncated: {obj.headers_cut} bytes were not stored.\n"
-        return format_html(
-            "<pre>{}{}</pre>", note, json.dumps(obj.headers, indent=2, sort_keys=True)
-        )
+        return format_html("<pre>{}{}</pre>", note, pretty_headers(obj.headers))
 
     @admin.display(description="Body")
     def pretty_body(self, obj):

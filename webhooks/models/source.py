@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core import catalog
 from core.fields import EncryptedTextField
+from core.urls import public_url
 from core.validators import validate_header_name, validate_rate, validate_retry_schedule
 
 from ..signatures import DIGESTS, ENCODINGS
@@ -164,11 +165,7 @@ class Source(models.Model):
 
     def receiving_url(self, request=None) -> str:
         """The full URL to give the provider (HUB_PUBLIC_URL, else the request's origin)."""
-        base = settings.HUB_PUBLIC_URL
-        if not base and request is not None:
-            base = f"{request.scheme}://{request.get_host()}"
-        base = base or f"http://127.0.0.1:{settings.HUB_PORT}"
-        return f"{base}{self.get_receive_path()}"
+        return public_url(self.get_receive_path(), request)
 
     def valid_secrets(self, now=None) -> list[str]:
         """The secrets that verify right now: the current one, then the previous during grace."""

@@ -8,14 +8,12 @@ the per-minute rollups (``GROUP BY date_trunc('minute', ...)``) and error groups
 read. Sources' and connections' last success/error are set from the seeded rows, and the tables
 are vacuumed and analysed at the end so that the planner sees the real sizes.
 
-    manage.py seed_health_demo --deliveries 1000000 --calls 1000000 --sources 25 --connections 25
+    python -m bench.seed_demo --deliveries 1000000 --calls 1000000 --sources 25 --connections 25
 
 ``--reset`` first deletes every demo source and connection (name starting with "demo ") and
 their rows; without it the command refuses to run when demo objects exist.
 """
 
-import hashlib
-import re
 import time
 from datetime import timedelta
 
@@ -24,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from connections.models import Connection
+from core.rollups import fingerprint
 from webhooks.models import Source
 
 PREFIX = "demo "
@@ -408,13 +407,6 @@ SEEDED_TABLES = [
 ]
 
 
-def fingerprint(error_class: str, message: str) -> str:
-    """As core.rollups.record_error computes it (digits collapse to N)."""
-    shape = re.sub(r"\d+", "N", message[:1000])
-    digest = hashlib.sha1(f"{error_class}\n{shape}".encode(), usedforsecurity=False)
-    return digest.hexdigest()
-
-
 class Command(BaseCommand):
     help = (
         "Seed demo sources and connections with a large delivery log and call record (and their "
@@ -437,7 +429,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if connection.vendor != "postgresql":
             raise CommandError(
-                f"seed_health_demo needs PostgreSQL (this database is {connection.vendor}); "
+                f"bench.seed_demo needs PostgreSQL (this database is {connection.vendor}); "
                 "set DATABASE_URL=postgres://..."
             )
         for name in ("deliveries", "calls"):
@@ -660,3 +652,14 @@ class Command(BaseCommand):
         rows = cursor.rowcount
         rate = f", {rows / elapsed:,.0f} rows/s" if elapsed > 0 and rows > 0 else ""
         self.stdout.write(f"  {label}: {rows:,} rows in {elapsed:.1f} s{rate}")
+
+
+if __name__ == "__main__":  # python -m bench.seed_demo --help
+    import os
+    import sys
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    django.setup()
+    Command().run_from_argv(["bench.seed_demo", "seed_demo", *sys.argv[1:]])
