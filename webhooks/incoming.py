@@ -3,10 +3,10 @@
 ``stored_headers(request.headers, keep)`` is what a delivery row keeps of the request's
 headers: at most ``HUB_STORED_HEADER_BYTES`` (names plus values), credentials masked. Headers
 that identify the delivery come first (content type, user agent, and any whose name speaks of
-a signature, id, event, topic, timestamp or delivery, plus the source's own configured names in ``keep``), then
-the rest in name order; a header that does not fit is left out (the first one is cut to fit).
-It returns the headers and how many bytes were left out. Verification always uses the full
-request headers: only storage is capped.
+a signature, id, event, topic, timestamp or delivery, plus the source's own configured names in
+``keep``), then the rest in name order; a header that does not fit is left out (the first one
+is cut to fit). It returns the headers and how many bytes were left out. Verification always
+uses the full request headers: only storage is capped.
 """
 
 import ipaddress
