@@ -1,7 +1,9 @@
 """Handlers registered for the tests (HUB_WEBHOOK_HANDLERS in tests/settings.py), for a
 generic source whose event type comes from the X-Event header."""
 
+import tempfile
 import time
+from pathlib import Path
 
 from webhooks.errors import PermanentError
 
@@ -27,10 +29,17 @@ def permanent(event):
     raise PermanentError("customer cus_123 does not exist here")
 
 
+def wrote_marker(external_id: str) -> Path:
+    """The file ``slow_first_attempt`` creates once its first attempt has written (an event the
+    test waits for: the write itself is uncommitted, so the database cannot show it)."""
+    return Path(tempfile.gettempdir()) / f"hub-test-wrote-{external_id}"
+
+
 def slow_first_attempt(event):
     """Writes its side effect, then hangs on the first attempt (to be killed mid-handler)."""
     SideEffect.objects.create(delivery_id=event.delivery_id, attempt=event.attempt)
     if event.attempt == 1:
+        wrote_marker(event.external_id).touch()
         time.sleep(60)
 
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import responses
+import time_machine
 from django.test import override_settings
 
 from connections import recorder
@@ -167,14 +168,15 @@ def test_circuit_opens_fails_fast_half_opens_and_closes(conn, fake):
         c.client().get("/down")
     assert fast.value.retry_after <= 1
     assert fake.hits["/down"] == 3  # failed fast: no request made
-    time.sleep(1.1)
-    client = c.client()
-    assert client.guards.circuit_state() == "half_open"
-    with pytest.raises(ProviderUnavailable):  # the trial fails: open again
-        client.get("/down")
-    assert client.guards.circuit_state() == "open"
-    time.sleep(1.1)
-    assert client.get("/down").status_code == 200  # the trial succeeds: closed
+    with time_machine.travel(time.time(), tick=True) as clock:
+        clock.shift(1.1)  # past the reset timeout
+        client = c.client()
+        assert client.guards.circuit_state() == "half_open"
+        with pytest.raises(ProviderUnavailable):  # the trial fails: open again
+            client.get("/down")
+        assert client.guards.circuit_state() == "open"
+        clock.shift(1.1)
+        assert client.get("/down").status_code == 200  # the trial succeeds: closed
     assert client.guards.circuit_state() == "closed"
     assert Connection.objects.get(pk=c.pk).circuit_state == "closed"
     assert fake.hits["/down"] == 5
@@ -187,11 +189,11 @@ def test_half_open_lets_exactly_one_trial_through(conn, fake):
     c = conn("generic", base_url=fake.url, auth_scheme="bearer")
     with pytest.raises(ProviderUnavailable):
         c.client().get("/down")
-    time.sleep(0.6)
-    trial = c.client().guards.before_call()  # another process holds the one trial...
-    assert trial.trial
-    with pytest.raises(CircuitOpen, match="trial call"):
-        c.client().get("/down")  # ...so this caller fails fast
+    with time_machine.travel(time.time() + 0.6, tick=True):  # past the reset timeout
+        trial = c.client().guards.before_call()  # another process holds the one trial...
+        assert trial.trial
+        with pytest.raises(CircuitOpen, match="trial call"):
+            c.client().get("/down")  # ...so this caller fails fast
     assert fake.hits["/down"] == 1
 
 

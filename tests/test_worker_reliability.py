@@ -3,7 +3,6 @@ dead letters, a worker killed mid-handler, a broker outage, and a 10,000-deliver
 
 import signal
 import subprocess
-import time
 import uuid
 
 import pytest
@@ -15,6 +14,7 @@ from rest_framework.test import APIClient
 from webhooks.models import Attempt, Delivery, ReplayJob
 
 from . import signers, stack
+from .handlers import wrote_marker
 from .models import SideEffect
 
 pytestmark = [
@@ -74,12 +74,9 @@ def test_worker_killed_mid_handler_is_recovered_and_processed_once(
     source, _ = make_source("generic")
     first = workers(beat=True)
     pk = _post(live_server.url, source, "test.slow")
-    stack.wait_until(
-        lambda: Delivery.objects.filter(pk=pk, status="processing", attempts=1).exists(),
-        timeout=30,
-        what="the handler to start",
-    )
-    time.sleep(0.5)  # inside the handler, after its write
+    marker = wrote_marker(Delivery.objects.get(pk=pk).external_id)
+    stack.wait_until(marker.exists, timeout=30, what="the handler to write, then hang")
+    marker.unlink()
     stack.stop(first, sig=signal.SIGKILL)
     workers(beat=True)
     d = _final(pk, timeout=60)
