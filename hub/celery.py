@@ -11,4 +11,4 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Celery's Django fixup closes the database connection around every task unless told to
 # reuse it; reconnecting costs ~5 ms of CPU per task on PostgreSQL (research/performance-floor.md).
 app.conf["CELERY_DB_REUSE_MAX"] = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
-app.autodiscover_tasks(["webhooks", "connections", "hub", "providers.github"])
+app.autodiscover_tasks(["webhooks", "connections", "routing", "hub", "providers.github"])

@@ -1,9 +1,10 @@
 """The three roles, as Django groups with permissions (created by a data migration).
 
 - **admins**: everything (superusers are admins too).
-- **support**: staff who read the dashboard, deliveries, attempts, sources, connections and
-  call records, replay deliveries and erase payloads; they change no configuration and see no
-  secret (secrets are write-only for everyone).
+- **support**: staff who read the dashboard, deliveries, attempts, sources, connections, call
+  records, destinations, routes and forwards, replay deliveries and forwards and erase
+  payloads; they change no configuration and see no secret (secrets are write-only for
+  everyone).
 - **end users**: not staff; they sign in, link their own accounts and connect their own
   repositories, and see nothing else.
 """
@@ -22,8 +23,23 @@ SUPPORT_PERMISSIONS = [
     ("connections", "view_connection"),
     ("connections", "view_callrecord"),
     ("connections", "view_callrollup"),
+    # routing (hub/migrations/0003_routing_roles.py): support replays forwards, edits nothing
+    ("routing", "view_destination"),
+    ("routing", "view_route"),
+    ("routing", "view_forward"),
+    ("routing", "view_forwardattempt"),
+    ("routing", "replay_forward"),
 ]
-ADMIN_APPS = ["webhooks", "connections", "socialaccount", "account", "authtoken", "sites", "auth"]
+ADMIN_APPS = [
+    "webhooks",
+    "connections",
+    "routing",
+    "socialaccount",
+    "account",
+    "authtoken",
+    "sites",
+    "auth",
+]
 
 
 def add_to_end_users(sender, request, user, **kwargs):

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "providers",
     "connections",
     "webhooks",
+    "routing",
     "hub",
 ]
 
@@ -236,6 +237,9 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "webhooks.models.Delivery.Status",
         "ReplayJobStatusEnum": "webhooks.models.ReplayJob.Status",
         "ConnectionStatusEnum": "connections.models.Connection.Status",
+        "ReceivingProviderEnum": "core.catalog.receiver_choices",
+        "ApiProviderEnum": "core.catalog.api_choices",
+        "ForwardStatusEnum": "routing.models.Forward.Status",
     },
 }
 
@@ -325,6 +329,9 @@ HUB_SWEEP_SECONDS = env.float("HUB_SWEEP_SECONDS", default=15.0)
 HUB_SWEEP_QUEUED_AFTER = env.float("HUB_SWEEP_QUEUED_AFTER", default=60.0)
 """A delivery still queued this long after it arrived (or was replayed) is published again:
 its message was never sent (broker down) or was lost."""
+HUB_FORWARD_CLAIM_TIMEOUT = env.float("HUB_FORWARD_CLAIM_TIMEOUT", default=120.0)
+"""A forward claimed longer ago than this (seconds) is taken back by routing's sweep: its
+worker died. It must exceed the longest destination timeout (60 s) plus the connect timeout."""
 HUB_SWEEP_BATCH = env.int("HUB_SWEEP_BATCH", default=1000)
 HUB_PUBLISH_BATCH = env.int("HUB_PUBLISH_BATCH", default=20)
 """Delivery ids per Celery message (webhooks.process_batch)."""
@@ -359,6 +366,7 @@ HUB_WEBHOOK_IGNORED_EVENTS: dict[str, list[str]] = {}
 
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": HUB_SWEEP_SECONDS},
+    "routing-sweep": {"task": "routing.sweep", "schedule": HUB_SWEEP_SECONDS},
     "webhooks-purge-payloads": {"task": "webhooks.purge_payloads", "schedule": HUB_PURGE_SECONDS},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = HUB_HANDLER_TIME_LIMIT * HUB_RETRY_TIME_SCALE

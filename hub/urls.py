@@ -9,6 +9,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from connections.api import ConnectionViewSet
 from core.permissions import HubStaff
 from hub import accounts, dashboard, desk, ops
+from routing.api import DestinationViewSet, ForwardViewSet, RouteViewSet
 from webhooks.api import DeliveryViewSet, ReplayJobViewSet, SourceViewSet
 
 # One sign-in for the hub and the admin: allauth's, with its rate limits and lockout.
@@ -43,6 +44,9 @@ router.register("sources", SourceViewSet)
 router.register("deliveries", DeliveryViewSet)
 router.register("replay-jobs", ReplayJobViewSet)
 router.register("connections", ConnectionViewSet)
+router.register("destinations", DestinationViewSet)
+router.register("routes", RouteViewSet)
+router.register("forwards", ForwardViewSet)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -7,6 +7,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from connections.models import Connection
+from routing.models import Destination, Forward, Route
 from webhooks.models import Delivery, Source
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,17 @@ def world(django_user_model):
     connection = Connection(name="Billing", provider="stripe")
     connection.set_credentials("sk_live_roles_test_123456")
     connection.save()
-    return {"users": users, "source": source, "delivery": delivery, "connection": connection}
+    destination = Destination(name="Team service", url="http://127.0.0.1:9/hook")
+    destination.set_secret()
+    destination.save()
+    route = Route.objects.create(name="All", source=source, destination=destination)
+    forward = Forward.objects.create(
+        delivery=delivery, route=route, destination=destination, status="dead"
+    )
+    return {
+        "users": users, "source": source, "delivery": delivery, "connection": connection,
+        "destination": destination, "route": route, "forward": forward,
+    }  # fmt: skip
 
 
 def _web(client, world, role):
@@ -69,7 +80,8 @@ ADMIN_PAGES = [
 @pytest.mark.parametrize("method,url,expected", ADMIN_PAGES)
 @pytest.mark.parametrize("role", ROLES)
 def test_admin_matrix(client, world, role, method, url, expected):
-    ids = {k: world[k].pk for k in ("delivery", "source", "connection")}
+    keys = ("delivery", "source", "connection", "destination", "route", "forward")
+    ids = {k: world[k].pk for k in keys}
     response = getattr(_web(client, world, role), method)(url.format(**ids))
     assert response.status_code == expected[ROLES.index(role)], (role, url)
 
@@ -117,15 +129,26 @@ API = [
     ("post", "/api/v1/connections/{connection}/rotate-credentials/", {"credentials": "x" * 12},
      (200, 403, 403, 401)),
     ("post", "/api/v1/deliveries/replay/", {"status": "dead"}, (202, 202, 403, 401)),
+    ("get", "/api/v1/destinations/", None, (200, 200, 403, 401)),
+    ("post", "/api/v1/destinations/", {"name": "New", "url": "https://example.com/h"},
+     (201, 403, 403, 401)),
+    ("post", "/api/v1/destinations/{destination}/rotate-secret/", {}, (200, 403, 403, 401)),
+    ("patch", "/api/v1/destinations/{destination}/", {"enabled": False}, (200, 403, 403, 401)),
+    ("get", "/api/v1/routes/", None, (200, 200, 403, 401)),
+    ("post", "/api/v1/routes/{route}/pause/", {}, (200, 403, 403, 401)),
+    ("get", "/api/v1/forwards/", None, (200, 200, 403, 401)),
+    ("post", "/api/v1/forwards/{forward}/replay/", {}, (202, 202, 403, 401)),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("method,url,data,expected", API)
 @pytest.mark.parametrize("role", ROLES)
 def test_api_matrix(world, role, method, url, data, expected):
-    ids = {k: world[k].pk for k in ("delivery", "source", "connection")}
+    keys = ("delivery", "source", "connection", "destination", "route", "forward")
+    ids = {k: world[k].pk for k in keys}
     response = getattr(_api(world, role), method)(url.format(**ids), data, format="json")
     assert response.status_code == expected[ROLES.index(role)], (role, url, response.content)
+    assert b"whsec_" not in response.content or (role == "admin" and method == "post")
 
 
 def test_self_signed_up_users_are_end_users(client, db):

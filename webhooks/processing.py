@@ -38,6 +38,7 @@ from . import counts, registry
 from .errors import PermanentError
 from .events import Event
 from .models import Attempt, Delivery, DeliveryErrorGroup
+from .signals import delivery_claimed
 
 logger = logging.getLogger(__name__)
 S = Delivery.Status
@@ -110,12 +111,13 @@ def _claim(ids: list[int]) -> list[Delivery]:
 def _run(delivery: Delivery) -> str:
     handler, reason = registry.table(delivery.provider).resolve(delivery.event_type)
     started = time.monotonic()
-    if handler is None:
-        note = f"{delivery.provider} {delivery.event_type or '(no event type)'}: {reason}"
-        with transaction.atomic():
-            _finish(delivery, S.IGNORED, Attempt.Outcome.IGNORED, started, note=note)
-        return S.IGNORED
     try:
+        delivery_claimed.send(sender=Delivery, delivery=delivery)
+        if handler is None:
+            note = f"{delivery.provider} {delivery.event_type or '(no event type)'}: {reason}"
+            with transaction.atomic():
+                _finish(delivery, S.IGNORED, Attempt.Outcome.IGNORED, started, note=note)
+            return S.IGNORED
         with transaction.atomic():
             handler(_event(delivery))
             _finish(delivery, S.PROCESSED, Attempt.Outcome.PROCESSED, started)

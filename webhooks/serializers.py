@@ -157,6 +157,10 @@ class DeliveryDetailSerializer(DeliverySerializer):
     )
 
     attempt_list = AttemptSerializer(source="attempt_set", many=True, read_only=True)
+    forwards = serializers.SerializerMethodField(
+        help_text="One per matching route (the routing app): id, route, destination, status, "
+        "attempts, last_response_status."
+    )
 
     class Meta(DeliverySerializer.Meta):
         fields = [
@@ -167,8 +171,21 @@ class DeliveryDetailSerializer(DeliverySerializer):
             "remote_addr",
             "payload_removed_reason",
             "attempt_list",
+            "forwards",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_forwards(self, delivery) -> list:
+        # The reverse relation of routing.Forward: read without importing the app above us.
+        related = getattr(delivery, "forwards", None)
+        if related is None:
+            return []
+        return list(
+            related.order_by("pk").values(
+                "id", "route", "destination", "status", "attempts", "last_response_status"
+            )
+        )
 
 
 class BulkReplaySerializer(serializers.Serializer):

@@ -1,0 +1,289 @@
+"""Routing: fan-out to real local receivers that verify the Standard Webhooks signature with
+the ``standardwebhooks`` library; filters, transforms, retries, pause and resume, auto-disable,
+ordering per key; the API's contract and its role boundaries."""
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from routing import forwarding
+from routing.models import Destination, Forward, Route
+from webhooks.processing import process
+
+from . import signers
+from .receivers import Receiver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def receivers():
+    made = []
+
+    def make(answer=None):
+        destination = Destination(name=f"receiver {len(made)}", url="http://127.0.0.1:9/")
+        secret = destination.set_secret()
+        receiver = Receiver(secret, answer)
+        destination.url = receiver.url
+        destination.save()
+        made.append(receiver)
+        return receiver, destination
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def _deliver(make_source, post_webhook, source=None, fixture="github/push.with-new-branch.json",
+             event="push"):  # fmt: skip
+    if source is None:
+        source, _ = make_source("github")
+    body = signers.fixture(fixture)
+    response = post_webhook(source, *signers.make_github(source.secret, str(uuid.uuid4()), body,
+                                                         event=event))  # fmt: skip
+    assert response.status_code == 202, response.content
+    pk = response.json()["id"]
+    process(pk)
+    return source, pk, body
+
+
+def _send_all(delivery_id):
+    for forward in Forward.objects.filter(delivery_id=delivery_id).order_by("pk"):
+        forwarding.send(forward.pk)
+
+
+def test_fan_out_to_three_receivers_signed_and_byte_exact(make_source, post_webhook, receivers):
+    source, _ = make_source("github")
+    (r1, d1), (r2, d2), (r3, d3) = receivers(), receivers(), receivers()
+    Route.objects.create(name="all", source=source, destination=d1)
+    Route.objects.create(name="pushes", source=source, destination=d2, event_types=["push"])
+    Route.objects.create(name="prs", source=source, destination=d3, event_types=["pull_request.*"])
+    _, pk, body = _deliver(make_source, post_webhook, source)
+    forwards = list(Forward.objects.filter(delivery_id=pk).order_by("pk"))
+    assert [f.destination_id for f in forwards] == [d1.pk, d2.pk]  # the PR route did not match
+    _send_all(pk)
+    for receiver in (r1, r2):
+        ((headers, got, verified),) = receiver.received
+        assert verified and got == body
+        assert headers["Content-Type"] == "application/json"
+        assert headers["X-Hub-Delivery"] == str(pk)
+        assert headers["X-Hub-Source"] == str(source.pk)
+        assert headers["X-Hub-Event-Type"] == "push"
+    assert r3.received == []
+    assert {f.status for f in Forward.objects.filter(delivery_id=pk)} == {"delivered"}
+    assert r1.received[0][0]["webhook-id"] != r2.received[0][0]["webhook-id"]
+
+
+def test_family_filter_and_transform(make_source, post_webhook, receivers):
+    source, _ = make_source("github")
+    (r1, d1), (r2, d2) = receivers(), receivers()
+    Route.objects.create(
+        name="opened PRs", source=source, destination=d1, event_types=["pull_request.*"],
+        filter="body.action == 'opened'",
+        transform="{number: body.number, repo: body.repository.full_name}",
+    )  # fmt: skip
+    Route.objects.create(
+        name="closed PRs", source=source, destination=d2, event_types=["pull_request.*"],
+        filter="body.action == 'closed'",
+    )  # fmt: skip
+    _, pk, body = _deliver(make_source, post_webhook, source, "github/pull_request.opened.json",
+                           "pull_request")  # fmt: skip
+    statuses = dict(Forward.objects.filter(delivery_id=pk).values_list("destination", "status"))
+    assert statuses == {d1.pk: "pending", d2.pk: "filtered"}
+    _send_all(pk)
+    ((headers, got, verified),) = r1.received
+    payload = json.loads(body)
+    assert verified  # the signature covers the transformed body
+    assert json.loads(got) == {
+        "number": payload["number"], "repo": payload["repository"]["full_name"]
+    }  # fmt: skip
+    assert headers["Content-Type"] == "application/json"
+    assert r2.received == []
+
+
+def test_a_failing_destination_retries_and_delivers_once_without_delaying_another(
+    make_source, post_webhook, receivers, settings
+):
+    settings.HUB_RETRY_TIME_SCALE = 0  # retries due at once; the schedule's length still counts
+    source, _ = make_source("github")
+    flaky, d_flaky = receivers(lambda n, h, b: 500 if n < 2 else 200)
+    steady, d_steady = receivers()
+    Route.objects.create(name="flaky", source=source, destination=d_flaky)
+    Route.objects.create(name="steady", source=source, destination=d_steady)
+    _, pk, _ = _deliver(make_source, post_webhook, source)
+    flaky_fw = Forward.objects.get(delivery_id=pk, destination=d_flaky)
+    steady_fw = Forward.objects.get(delivery_id=pk, destination=d_steady)
+    assert forwarding.send(flaky_fw.pk) == "retrying"
+    assert forwarding.send(steady_fw.pk) == "delivered"  # not behind the failing one
+    assert forwarding.send(flaky_fw.pk) == "retrying"
+    assert forwarding.send(flaky_fw.pk) == "delivered"
+    assert forwarding.send(flaky_fw.pk) is None  # finished: nothing sent twice
+    assert len(flaky.received) == 3 and len(steady.received) == 1
+    assert len({h["webhook-id"] for h, _, _ in flaky.received}) == 1  # stable across retries
+    attempts = list(flaky_fw.attempt_set.values_list("response_status", flat=True))
+    assert attempts == [500, 500, 200]
+    shown = flaky_fw.attempt_set.first().request_headers
+    assert shown["webhook-signature"] == "v1,<masked>"
+
+
+def test_redirects_are_not_followed_and_dead_after_the_schedule(
+    make_source, post_webhook, receivers, settings
+):
+    settings.HUB_RETRY_TIME_SCALE = 0
+    source, _ = make_source("github")
+    moved, destination = receivers(lambda n, h, b: 302)
+    Route.objects.create(name="r", source=source, destination=destination, retry_schedule=[1])
+    _, pk, _ = _deliver(make_source, post_webhook, source)
+    fw = Forward.objects.get(delivery_id=pk)
+    assert [forwarding.send(fw.pk), forwarding.send(fw.pk)] == ["retrying", "dead"]
+    fw.refresh_from_db()
+    assert fw.last_response_status == 302 and "redirects are not followed" in fw.error
+    assert len(moved.received) == 2
+
+
+def test_pause_holds_and_resume_releases_oldest_first(make_source, post_webhook, receivers):
+    source, _ = make_source("github")
+    receiver, destination = receivers()
+    route = Route.objects.create(name="r", source=source, destination=destination, paused=True)
+    ids = [_deliver(make_source, post_webhook, source)[1] for _ in range(3)]
+    held = Forward.objects.filter(route=route).order_by("pk")
+    assert [f.status for f in held] == ["held"] * 3
+    route.paused = False
+    route.save()
+    released = forwarding.release(Forward.objects.filter(route=route))
+    assert released == [f.pk for f in held]
+    for pk in released:
+        forwarding.send(pk)
+    assert [h["X-Hub-Delivery"] for h, _, _ in receiver.received] == [str(i) for i in ids]
+
+
+def test_a_destination_failing_past_its_period_is_disabled_and_its_forwards_held(
+    make_source, post_webhook, receivers, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.HUB_RETRY_TIME_SCALE = 0
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    source, _ = make_source("github")
+    _, destination = receivers(lambda n, h, b: 503)
+    Destination.objects.filter(pk=destination.pk).update(
+        failing_since=timezone.now() - timedelta(days=3, minutes=1)
+    )
+    Route.objects.create(name="r", source=source, destination=destination)
+    _, first, _ = _deliver(make_source, post_webhook, source)
+    _, second, _ = _deliver(make_source, post_webhook, source)
+    fw = Forward.objects.get(delivery_id=first)
+    with django_capture_on_commit_callbacks(execute=True):
+        forwarding.send(fw.pk)
+    destination.refresh_from_db()
+    assert not destination.enabled and "disabled automatically" in destination.disabled_reason
+    waiting = Forward.objects.get(delivery_id=second)
+    assert waiting.status == "held"
+    (mail,) = mailoutbox
+    assert destination.name in mail.subject and "ops@example.com" in mail.to
+
+
+def test_ordering_key_sends_one_at_a_time_per_key(make_source, post_webhook, receivers):
+    source, _ = make_source("github")
+    receiver, destination = receivers()
+    Route.objects.create(
+        name="ordered", source=source, destination=destination,
+        ordering_key="body.repository.full_name",
+    )  # fmt: skip
+    first = _deliver(make_source, post_webhook, source)[1]
+    second = _deliver(make_source, post_webhook, source)[1]
+    f1 = Forward.objects.get(delivery_id=first)
+    f2 = Forward.objects.get(delivery_id=second)
+    assert f1.ordering_key and f1.ordering_key == f2.ordering_key
+    assert forwarding.send(f2.pk) is None  # behind the first of its key
+    assert forwarding.send(f1.pk) == "delivered"
+    assert forwarding.next_of_key(f1) == [f2.pk]
+    assert forwarding.send(f2.pk) == "delivered"
+    assert [h["X-Hub-Delivery"] for h, _, _ in receiver.received] == [str(first), str(second)]
+
+
+def test_a_replayed_delivery_makes_no_second_forward_and_a_forward_replays_with_its_id(
+    make_source, post_webhook, receivers
+):
+    from webhooks import operations
+    from webhooks.models import Delivery
+
+    source, _ = make_source("github")
+    receiver, destination = receivers()
+    Route.objects.create(name="r", source=source, destination=destination)
+    _, pk, _ = _deliver(make_source, post_webhook, source)
+    _send_all(pk)
+    operations.replay_one(Delivery.objects.get(pk=pk), by="support")
+    process(pk)
+    assert Forward.objects.filter(delivery_id=pk).count() == 1
+    fw = Forward.objects.get(delivery_id=pk)
+    assert forwarding.replay(Forward.objects.filter(pk=fw.pk)) == [fw.pk]
+    assert forwarding.send(fw.pk) == "delivered"
+    assert [h["webhook-id"] for h, _, _ in receiver.received] == [fw.webhook_id] * 2
+
+
+def test_api_contract_destinations_routes_and_forwards(api_client, make_source, post_webhook):
+    created = api_client.post(
+        "/api/v1/destinations/",
+        {"name": "Billing", "url": "https://billing.example.com/hooks", "timeout": 5},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    data = created.json()
+    assert {"id", "name", "url", "enabled", "secret"} <= set(data)
+    assert data["secret"].startswith("whsec_") and created["Cache-Control"] == "no-store"
+    shown = api_client.get(f"/api/v1/destinations/{data['id']}/").json()
+    assert "secret" not in shown
+    rotated = api_client.post(f"/api/v1/destinations/{data['id']}/rotate-secret/").json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != data["secret"]
+    assert Destination.objects.get(pk=data["id"]).secret == rotated["secret"]
+
+    source, _ = make_source("github")
+    route = {
+        "name": "PRs", "source": str(source.pk), "destination": data["id"],
+        "event_types": ["pull_request.*"], "filter": "body.action == 'opened'", "transform": "",
+        "ordering_key": "body.repository.full_name", "enabled": True,
+    }  # fmt: skip
+    made = api_client.post("/api/v1/routes/", route, format="json")
+    assert made.status_code == 201, made.content
+    assert made.json()["id"] and made.json()["ordering_key"] == route["ordering_key"]
+    broken = api_client.post(
+        "/api/v1/routes/", {**route, "filter": "body.action =="}, format="json"
+    )
+    assert broken.status_code == 400
+    assert "Not a JMESPath expression" in broken.json()["filter"][0]
+    both = api_client.post("/api/v1/routes/", {**route, "provider": "github"}, format="json")
+    assert both.status_code == 400
+    bad_types = api_client.post("/api/v1/routes/", {**route, "event_types": "push"}, format="json")
+    assert bad_types.status_code == 400
+    paused = api_client.post(f"/api/v1/routes/{made.json()['id']}/pause/").json()
+    assert paused["paused"] is True
+    assert api_client.post(f"/api/v1/routes/{made.json()['id']}/resume/").json()["paused"] is False
+
+    _, pk, _ = _deliver(make_source, post_webhook, source, "github/pull_request.opened.json",
+                        "pull_request")  # fmt: skip
+    detail = api_client.get(f"/api/v1/deliveries/{pk}/").json()
+    (forward,) = detail["forwards"]
+    assert set(forward) == {"id", "route", "destination", "status", "attempts",
+                            "last_response_status"}  # fmt: skip
+    assert forward["status"] == "pending"
+    pending = api_client.post(f"/api/v1/forwards/{forward['id']}/replay/")
+    assert pending.status_code == 409 and pending.json()["error"] == "not_replayable"
+    Forward.objects.filter(pk=forward["id"]).update(status="dead")
+    assert api_client.post(f"/api/v1/forwards/{forward['id']}/replay/").status_code == 202
+
+
+def test_destination_urls_and_headers_are_checked_against_their_grammar(api_client):
+    def post(**fields):
+        return api_client.post(
+            "/api/v1/destinations/", {"name": "X", "url": "https://ok.example/h", **fields},
+            format="json",
+        )  # fmt: skip
+
+    assert post(url="ftp://example.com/h").status_code == 400
+    assert post(url="https://user:pw@example.com/h").status_code == 400
+    assert post(headers={"Bad Name": "x"}).status_code == 400
+    assert post(headers={"X-Team": "a\r\nInjected: 1"}).status_code == 400
+    assert post(headers={"webhook-signature": "v1,forged"}).status_code == 400
+    assert post(headers={"X-Team": "billing"}).status_code == 201
