@@ -2,6 +2,7 @@
 got and verifying the Standard Webhooks signature with the ``standardwebhooks`` library."""
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import standardwebhooks
@@ -15,6 +16,7 @@ class Receiver:
         self.secret = secret
         self.answer = answer or (lambda n, headers, body: 200)
         self.received: list[tuple[dict, bytes, bool]] = []
+        self.answered: list[int] = []  # the status answered to received[i]
         self.lock = threading.Lock()
         receiver = self
 
@@ -24,8 +26,12 @@ class Receiver:
                 headers = dict(self.headers.items())
                 with receiver.lock:
                     n = len(receiver.received)
+                    code = receiver.answer(n, headers, body)
                     receiver.received.append((headers, body, receiver.verify(headers, body)))
-                code = receiver.answer(n, headers, body)
+                    receiver.answered.append(code)
+                hang = getattr(receiver, "hang", None)
+                if hang is not None and hang(n):
+                    time.sleep(30)  # the worker sending this is killed meanwhile
                 self.send_response(code)
                 if 300 <= code < 400:
                     self.send_header("Location", "http://127.0.0.1:9/elsewhere")

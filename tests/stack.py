@@ -141,6 +141,7 @@ FAST = {  # time compressed for the tests
     "HUB_SWEEP_SECONDS": "1",
     "HUB_CLAIM_TIMEOUT": "3",
     "HUB_SWEEP_QUEUED_AFTER": "2",
+    "HUB_FORWARD_CLAIM_TIMEOUT": "4",
 }
 
 
