@@ -17,6 +17,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from core.paginators import BoundedCountPaginator
+from routing import forwarding
+from routing.models import Forward
 from webhooks import operations
 from webhooks.bodies import pretty, pretty_headers
 from webhooks.filters import FILTER_FIELDS, describe, filtered
@@ -82,8 +84,29 @@ def delivery_detail(request, pk):
         "in_flight": delivery.status in Delivery.Status.IN_FLIGHT,
         "can_replay": request.user.has_perm("webhooks.replay_delivery"),
         "can_erase": request.user.has_perm("webhooks.erase_delivery"),
+        "forwards": delivery.forwards.select_related("route", "destination")
+        .prefetch_related("attempt_set")
+        .order_by("pk"),
+        "can_replay_forwards": request.user.has_perm("routing.replay_forward"),
     }  # fmt: skip
     return render(request, "dashboard/delivery.html", context)
+
+
+@login_required
+@require_POST
+def replay_forward(request, pk):
+    """Send one forward again (same webhook-id); back to its delivery's page."""
+    _require(request, "routing.replay_forward")
+    forward = get_object_or_404(Forward, pk=pk)
+    if forwarding.replay(Forward.objects.filter(pk=pk)):
+        messages.success(request, f"Forward {pk} to {forward.destination.name} queued again.")
+    else:
+        messages.error(
+            request,
+            f"Forward {pk} is {forward.get_status_display().lower()} or being sent; only a "
+            "delivered, dead or retrying forward can be replayed.",
+        )
+    return redirect("desk-delivery", forward.delivery_id)
 
 
 def _require(request, perm: str) -> None:

@@ -82,6 +82,7 @@ urlpatterns = [
     path("support/deliveries/<int:pk>/replay/", desk.replay_one, name="desk-replay"),
     path("support/deliveries/<int:pk>/erase/", desk.erase_one, name="desk-erase"),
     path("support/replay/", desk.replay_matching, name="desk-replay-matching"),
+    path("support/forwards/<int:pk>/replay/", desk.replay_forward, name="desk-forward-replay"),
     path("support/replay-jobs/<int:pk>/", desk.replay_job, name="desk-job"),
     path("healthz", ops.healthz, name="healthz"),
     path("metrics", ops.metrics, name="metrics"),

@@ -287,3 +287,32 @@ def test_destination_urls_and_headers_are_checked_against_their_grammar(api_clie
     assert post(headers={"X-Team": "a\r\nInjected: 1"}).status_code == 400
     assert post(headers={"webhook-signature": "v1,forged"}).status_code == 400
     assert post(headers={"X-Team": "billing"}).status_code == 201
+
+
+def test_the_delivery_page_shows_forwards_and_support_replays_one(
+    client, make_source, post_webhook, receivers, django_user_model
+):
+    from django.contrib.auth.models import Group
+
+    source, _ = make_source("github")
+    receiver, destination = receivers(lambda n, h, b: 503 if n == 0 else 200)
+    Route.objects.create(name="to billing", source=source, destination=destination,
+                         retry_schedule=[])  # fmt: skip
+    _, pk, _ = _deliver(make_source, post_webhook, source)
+    _send_all(pk)
+    fw = Forward.objects.get(delivery_id=pk)
+    assert fw.status == "dead"
+    support = django_user_model.objects.create_user("sup", password="pw-sup-12345", is_staff=True)
+    support.groups.add(Group.objects.get(name="support"))
+    client.force_login(support)
+    page = client.get(f"/support/deliveries/{pk}/").content.decode()
+    assert "to billing" in page and destination.name in page and "Dead" in page and "503" in page
+    answer = client.post(f"/support/forwards/{fw.pk}/replay/")
+    assert answer.status_code == 302
+    assert forwarding.send(fw.pk) == "delivered"
+    assert [code for code in receiver.answered] == [503, 200]
+    end_user = django_user_model.objects.create_user("eu", password="pw-eu-123456")
+    client.force_login(end_user)
+    assert client.post(f"/support/forwards/{fw.pk}/replay/").status_code in (302, 403)
+    fw.refresh_from_db()
+    assert fw.status == "delivered"  # the end user's request changed nothing
