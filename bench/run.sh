@@ -49,3 +49,4 @@ section bench/ingest.py
 section bench/processing.py
 section bench/client.py
 section bench/dashboard.py
+section bench/forwarding.py

@@ -7,9 +7,10 @@ source (or provider) and event types match: ``filtered`` when the route's filter
 (delivery, route), so a retried or replayed delivery makes no second forward. Pending forwards
 are published after the commit.
 
-``send(forward_id)`` (the ``routing.forward`` task) claims the forward with one conditional
-UPDATE (due, unclaimed, and for an ordered route no earlier forward of its key still pending,
-retrying or held), POSTs it, and records the attempt and the outcome fenced on the claim:
+``send(forward_id)`` (the ``routing.forward_batch`` task, for each id of a message) claims the
+forward with one conditional UPDATE (due, unclaimed, and for an ordered route no earlier forward
+of its key still pending, retrying or held), POSTs it, and records the attempt and the outcome
+fenced on the claim:
 
 - the body is the delivery's, byte for byte, with its content type, or the transform's JSON;
 - headers: the destination's extras, ``X-Hub-Source``, ``X-Hub-Event-Type``, ``X-Hub-Delivery``
@@ -56,6 +57,7 @@ F_ = Forward.Status
 BLOCKING = (F_.PENDING, F_.RETRYING, F_.HELD)
 """Statuses of an earlier forward of the same ordering key that hold the later ones back."""
 EXCERPT = 2000
+SUCCESS_MARK_EVERY = timezone.timedelta(seconds=5)
 
 
 # --- fan-out --------------------------------------------------------------------------------
@@ -125,16 +127,31 @@ def _key_text(value) -> str:
 
 
 def publish(ids, countdown: float | None = None) -> bool:
-    """Publish ``routing.forward`` messages; never raises (the sweep republishes what is lost)."""
-    from .tasks import forward as forward_task
+    """Publish ``routing.forward_batch`` messages of up to HUB_PUBLISH_BATCH ids, each message
+    one destination's (so a slow destination's message holds only its own forwards); never
+    raises: the sweep republishes what is lost."""
+    from .tasks import forward_batch
 
-    ok = True
-    for pk in ids:
-        try:
-            forward_task.apply_async((pk,), countdown=countdown, retry=False)
-        except Exception:
-            logger.warning("routing.publish.failed", extra={"forward_id": pk}, exc_info=True)
-            ok = False
+    ids = list(ids)
+    if not ids:
+        return True
+    by_destination: dict[int, list[int]] = {}
+    for pk, destination_id in Forward.objects.filter(pk__in=ids).values_list(
+        "pk", "destination_id"
+    ):
+        by_destination.setdefault(destination_id, []).append(pk)
+    size, ok = settings.HUB_PUBLISH_BATCH, True
+    for chunk_ids in by_destination.values():
+        chunk_ids.sort()
+        for start in range(0, len(chunk_ids), size):
+            chunk = chunk_ids[start : start + size]
+            try:
+                forward_batch.apply_async((chunk,), countdown=countdown, retry=False)
+            except Exception:
+                logger.warning(
+                    "routing.publish.failed", extra={"forward_ids": chunk}, exc_info=True
+                )
+                ok = False
     return ok
 
 
@@ -142,22 +159,25 @@ def publish(ids, countdown: float | None = None) -> bool:
 
 
 def _claim(forward_id: int, worker: str, now) -> Forward | None:
-    earlier = Forward.objects.filter(
-        route_id=OuterRef("route_id"),
-        ordering_key=OuterRef("ordering_key"),
-        pk__lt=OuterRef("pk"),
-        status__in=BLOCKING,
+    """One conditional UPDATE. Unordered forwards (most) are tried first with a plain one; an
+    ordered forward also needs no earlier forward of its key pending, retrying or held (a
+    correlated NOT EXISTS on index routing_fw_key, only ever run for that case)."""
+    claimable = Forward.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk=forward_id,
+        status__in=(F_.PENDING, F_.RETRYING),
+        claimed_at__isnull=True,
     )
-    won = (
-        Forward.objects.filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-            pk=forward_id,
-            status__in=(F_.PENDING, F_.RETRYING),
-            claimed_at__isnull=True,
+    changes = {"claimed_at": now, "claimed_by": worker, "attempts": F("attempts") + 1}
+    won = claimable.filter(ordering_key="").update(**changes)
+    if not won:
+        earlier = Forward.objects.filter(
+            route_id=OuterRef("route_id"),
+            ordering_key=OuterRef("ordering_key"),
+            pk__lt=OuterRef("pk"),
+            status__in=BLOCKING,
         )
-        .filter(Q(ordering_key="") | ~Exists(earlier))
-        .update(claimed_at=now, claimed_by=worker, attempts=F("attempts") + 1)
-    )
+        won = claimable.exclude(ordering_key="").filter(~Exists(earlier)).update(**changes)
     if not won:
         return None
     return Forward.objects.select_related("delivery", "route", "destination").get(pk=forward_id)
@@ -336,10 +356,11 @@ def _destination_health(destination: Destination, ok: bool, now) -> None:
     destination (its waiting forwards are held; admins are mailed after the commit)."""
     rows = Destination.objects.filter(pk=destination.pk)
     if ok:
-        if destination.failing_since or not destination.last_success_at:
+        last = destination.last_success_at
+        if destination.failing_since or last is None or now - last > SUCCESS_MARK_EVERY:
+            # at most one write per destination every few seconds: a busy destination's row
+            # would otherwise be the lock every worker process queues on
             rows.update(failing_since=None, last_success_at=now)
-        else:
-            rows.update(last_success_at=now)
         return
     rows.filter(failing_since__isnull=True).update(failing_since=now)
     since = rows.values_list("failing_since", flat=True).first()

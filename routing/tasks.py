@@ -11,6 +11,13 @@ def forward(forward_id: int) -> str | None:
     return forwarding.send(forward_id)
 
 
+@shared_task(name="routing.forward_batch", acks_late=True, ignore_result=True)
+def forward_batch(forward_ids: list[int]) -> None:
+    """Send several forwards of one destination, one after the other, each on its own claim."""
+    for pk in forward_ids:
+        forwarding.send(pk)
+
+
 @shared_task(name="routing.sweep", acks_late=True, ignore_result=True)
 def sweep() -> dict:
     return forwarding.sweep()
