@@ -1,7 +1,7 @@
 """Fanning a delivery out to its routes and sending each forward, reliably.
 
-``fan_out(delivery)`` (a worker, on every attempt of a delivery, through the
-``webhooks.signals.delivery_claimed`` signal) creates one ``Forward`` per enabled route whose
+``fan_out(deliveries)`` (a worker, for the deliveries of a message, on every attempt, through
+the ``webhooks.signals.deliveries_claimed`` signal) creates one ``Forward`` per enabled route whose
 source (or provider) and event types match: ``filtered`` when the route's filter is false,
 ``held`` when the route is paused or the destination disabled, else ``pending``; once per
 (delivery, route), so a retried or replayed delivery makes no second forward. Pending forwards
@@ -35,17 +35,19 @@ import os
 import random
 import socket
 import time
+from dataclasses import dataclass
 
 import requests
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 
 from connections.errors import IntegrationError
 from core.redact import redact
 from webhooks.bodies import loads
+from webhooks.models import Delivery
 from webhooks.models.source import retry_delays
 from webhooks.signatures import standard_webhooks_key
 
@@ -72,28 +74,51 @@ def document(delivery) -> dict:
     return {"body": body, "headers": dict(delivery.headers)}
 
 
-def routes_for(delivery) -> list[Route]:
-    routes = Route.objects.filter(
-        Q(source_id=delivery.source_id) | Q(provider=delivery.provider), enabled=True
-    ).select_related("destination")
-    return [r for r in routes.order_by("pk") if r.matches(delivery.event_type)]
+def routes_for(deliveries) -> dict[int, list[Route]]:
+    """Each delivery's enabled routes whose source (or provider) and event types match, with
+    one query for all of them."""
+    sources = {d.source_id for d in deliveries}
+    providers = {d.provider for d in deliveries}
+    routes = list(
+        Route.objects.filter(Q(source_id__in=sources) | Q(provider__in=providers), enabled=True)
+        .select_related("destination")
+        .order_by("pk")
+    )
+    return {
+        d.pk: [
+            r
+            for r in routes
+            if (r.source_id == d.source_id or r.provider == d.provider) and r.matches(d.event_type)
+        ]
+        for d in deliveries
+    }
 
 
-def fan_out(delivery) -> list[int]:
-    """Create the delivery's forwards (once per route); returns the ids published."""
-    routes = routes_for(delivery)
-    if not routes:
+def fan_out(deliveries) -> list[int]:
+    """Create the deliveries' forwards (once per delivery and route) in one INSERT; returns the
+    pending ids, published after the commit."""
+    if not isinstance(deliveries, list | tuple):
+        deliveries = [deliveries]
+    matched = routes_for(deliveries)
+    rows = []
+    for delivery in deliveries:
+        if matched[delivery.pk]:
+            doc = document(delivery)
+            rows += [_new_forward(delivery, route, doc) for route in matched[delivery.pk]]
+    if not rows:
         return []
-    doc = document(delivery)
-    rows = [_new_forward(delivery, route, doc) for route in routes]
     with transaction.atomic():
         Forward.objects.bulk_create(rows, ignore_conflicts=True)
         ids = list(
-            Forward.objects.filter(delivery=delivery, status=F_.PENDING, attempts=0)
+            Forward.objects.filter(
+                delivery__in=[d.pk for d in deliveries], status=F_.PENDING, attempts=0
+            )
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        transaction.on_commit(lambda: publish(ids))
+        ordered = {f.route_id for f in rows if f.ordering_key}
+        first = min(d.pk for d in deliveries)
+        transaction.on_commit(lambda: publish(sorted(set(ids) | set(heads(ordered, first)))))
     return ids
 
 
@@ -158,52 +183,106 @@ def publish(ids, countdown: float | None = None) -> bool:
 # --- sending ---------------------------------------------------------------------------------
 
 
-def _claim(forward_id: int, worker: str, now) -> Forward | None:
-    """One conditional UPDATE. Unordered forwards (most) are tried first with a plain one; an
-    ordered forward also needs no earlier forward of its key pending, retrying or held (a
-    correlated NOT EXISTS on index routing_fw_key, only ever run for that case)."""
+def _claim(ids: list[int], worker: str, now) -> list[Forward]:
+    """Claim what is claimable among ``ids`` with conditional UPDATEs: unordered forwards (most)
+    with a plain one; ordered ones also need no earlier forward of their key pending, retrying
+    or held (a correlated NOT EXISTS on index routing_fw_key, only run when some are left).
+    Returns the claimed rows (fenced by this worker and this claim's time)."""
     claimable = Forward.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        pk=forward_id,
+        pk__in=ids,
         status__in=(F_.PENDING, F_.RETRYING),
         claimed_at__isnull=True,
     )
     changes = {"claimed_at": now, "claimed_by": worker, "attempts": F("attempts") + 1}
     won = claimable.filter(ordering_key="").update(**changes)
-    if not won:
+    if won < len(ids):
         earlier = Forward.objects.filter(
             route_id=OuterRef("route_id"),
             ordering_key=OuterRef("ordering_key"),
-            pk__lt=OuterRef("pk"),
+            delivery_id__lt=OuterRef("delivery_id"),
             status__in=BLOCKING,
         )
-        won = claimable.exclude(ordering_key="").filter(~Exists(earlier)).update(**changes)
+        # An earlier delivery of the route's source (or provider) that no worker has fanned out
+        # yet may become an earlier forward of this key: wait for it (received order).
+        unfanned = Delivery.objects.filter(
+            Q(source_id=OuterRef("route__source_id")) | Q(provider=OuterRef("route__provider")),
+            pk__lt=OuterRef("delivery_id"),
+            status__in=(Delivery.Status.QUEUED, Delivery.Status.PROCESSING),
+        ).exclude(
+            Exists(
+                Forward.objects.filter(
+                    delivery_id=OuterRef("pk"), route_id=OuterRef(OuterRef("route_id"))
+                )
+            )
+        )
+        won += (
+            claimable.exclude(ordering_key="")
+            .filter(~Exists(earlier), ~Exists(unfanned))
+            .update(**changes)
+        )
     if not won:
-        return None
-    return Forward.objects.select_related("delivery", "route", "destination").get(pk=forward_id)
+        return []
+    return list(
+        Forward.objects.filter(pk__in=ids, claimed_by=worker, claimed_at=now)
+        .select_related("delivery", "route", "destination", "destination__connection")
+        .order_by("pk")
+    )
 
 
 def send(forward_id: int) -> str | None:
     """Send one forward (see the module docstring); returns its new status, or None when it was
     not claimable (not due, already claimed, finished, or behind an earlier one of its key)."""
+    return send_many([forward_id]).get(forward_id)
+
+
+def send_many(ids: list[int]) -> dict[int, str]:
+    """Send the claimable forwards among ``ids`` one after the other; record every outcome in
+    one transaction (one commit per message, not per forward). Returns {id: new status}."""
     now = timezone.now()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    forward = _claim(forward_id, worker, now)
-    if forward is None:
-        return None
-    route, destination = forward.route, forward.destination
-    if route.paused or not route.enabled or not destination.enabled:
-        why = "The route is paused." if route.paused else "The destination is disabled."
-        if not route.enabled:
-            why = "The route is disabled."
-        _hold(forward, why)
-        return F_.HELD
-    started, t0 = timezone.now(), time.perf_counter()
-    body, headers = _request(forward)
-    status_code, excerpt, error = _post(destination, body, headers)
-    duration_ms = int((time.perf_counter() - t0) * 1000)
-    ok = status_code is not None and 200 <= status_code < 300
-    return _settle(forward, worker, ok, status_code, excerpt, error, started, duration_ms, headers)
+    results: list[Sent] = []
+    outcomes: dict[int, str] = {}
+    for forward in _claim(list(ids), worker, now):
+        route, destination = forward.route, forward.destination
+        if route.paused or not route.enabled or not destination.enabled:
+            why = "The route is paused." if route.paused else "The destination is disabled."
+            if not route.enabled:
+                why = "The route is disabled."
+            _hold(forward, why)
+            outcomes[forward.pk] = F_.HELD
+            continue
+        started, t0 = timezone.now(), time.perf_counter()
+        try:
+            body, headers = _request(forward)
+        except ExpressionError as exc:
+            results.append(Sent(forward, started, 0, {}, None, "", str(exc), final=True))
+            continue
+        status_code, excerpt, error = _post(destination, body, headers)
+        duration_ms = int((time.perf_counter() - t0) * 1000)
+        results.append(Sent(forward, started, duration_ms, headers, status_code, excerpt, error))
+    if results:
+        outcomes.update(_settle(results, worker, now))
+    return outcomes
+
+
+@dataclass
+class Sent:
+    """One forward's attempt, as sent, waiting to be recorded."""
+
+    forward: Forward
+    started: object
+    duration_ms: int
+    headers: dict
+    status_code: int | None
+    excerpt: str
+    error: str
+    final: bool = False
+    """No retry can help (its transform fails on this delivery)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 def _request(forward: Forward) -> tuple[bytes, dict]:
@@ -279,76 +358,128 @@ def _post(destination: Destination, body: bytes, headers: dict):
     return response.status_code, excerpt, error
 
 
-def _settle(forward, worker, ok, status_code, excerpt, error, started, duration_ms, headers):
-    destination, now = forward.destination, timezone.now()
-    next_at = None
-    if ok:
-        status = F_.DELIVERED
-    else:
-        delays = retry_delays(forward.route.retry_schedule)
-        if forward.attempts > len(delays):
-            status = F_.DEAD
-        else:
-            wait = random.uniform(0, delays[forward.attempts - 1]) * settings.HUB_RETRY_TIME_SCALE  # noqa: S311
-            status, next_at = F_.RETRYING, now + timezone.timedelta(seconds=wait)
-    shown = {k: ("v1,<masked>" if k == "webhook-signature" else v) for k, v in headers.items()}
+def _outcome(sent: Sent, now):
+    """(status, next_attempt_at) of one attempt."""
+    if sent.ok:
+        return F_.DELIVERED, None
+    forward = sent.forward
+    delays = retry_delays(forward.route.retry_schedule)
+    if sent.final or forward.attempts > len(delays):
+        return F_.DEAD, None
+    step = delays[forward.attempts - 1]
+    wait = random.uniform(0, step) * settings.HUB_RETRY_TIME_SCALE  # noqa: S311 (not crypto)
+    return F_.RETRYING, now + timezone.timedelta(seconds=wait)
+
+
+def _settle(results: list[Sent], worker: str, claimed_at) -> dict[int, str]:
+    """Record the attempts and outcomes of one message in one transaction, fenced on the claim
+    (a forward the sweep took back meanwhile records nothing here)."""
+    now = timezone.now()
+    outcomes: dict[int, str] = {}
     with transaction.atomic():
-        held = Forward.objects.filter(
-            pk=forward.pk, claimed_by=worker, attempts=forward.attempts
-        ).update(
-            status=status,
-            next_attempt_at=next_at,
-            claimed_at=None,
-            claimed_by="",
-            last_response_status=status_code,
-            error=redact(error, [destination.secret])[:2000],
-            delivered_at=now if ok else None,
+        ours = set(
+            Forward.objects.select_for_update()
+            .filter(
+                pk__in=[r.forward.pk for r in results], claimed_by=worker, claimed_at=claimed_at
+            )
+            .values_list("pk", flat=True)
         )
-        if not held:
-            logger.warning("routing.forward.claim_lost", extra={"forward_id": forward.pk})
-            return None
-        ForwardAttempt.objects.create(
-            forward_id=forward.pk,
-            number=forward.attempts,
-            started_at=started,
-            duration_ms=duration_ms,
-            request_headers=shown,
-            response_status=status_code,
-            response_excerpt=excerpt,
-            error=redact(error, [destination.secret])[:2000],
-            worker=worker,
-        )
-        _destination_health(destination, ok, now)
-        if (
-            next_at is not None
-            and (next_at - now).total_seconds() <= settings.HUB_RETRY_COUNTDOWN_MAX
-        ):
-            wait = max(0.0, (next_at - now).total_seconds())
-            transaction.on_commit(lambda: publish([forward.pk], countdown=wait))
-        if status != F_.RETRYING and forward.ordering_key:
-            transaction.on_commit(lambda: publish(next_of_key(forward)))
-    return status
+        rows, attempts, later, following, health = [], [], [], [], {}
+        for sent in results:
+            forward = sent.forward
+            if forward.pk not in ours:
+                logger.warning("routing.forward.claim_lost", extra={"forward_id": forward.pk})
+                continue
+            status, next_at = _outcome(sent, now)
+            error = redact(sent.error, [forward.destination.secret])[:2000]
+            forward.status, forward.next_attempt_at, forward.error = status, next_at, error
+            forward.claimed_at, forward.claimed_by = None, ""
+            forward.last_response_status = sent.status_code
+            forward.delivered_at = now if sent.ok else None
+            rows.append(forward)
+            attempts.append(
+                ForwardAttempt(
+                    forward_id=forward.pk,
+                    number=forward.attempts,
+                    started_at=sent.started,
+                    duration_ms=sent.duration_ms,
+                    request_headers={
+                        k: ("v1,<masked>" if k == "webhook-signature" else v)
+                        for k, v in sent.headers.items()
+                    },
+                    response_status=sent.status_code,
+                    response_excerpt=sent.excerpt,
+                    error=error,
+                    worker=worker,
+                )
+            )
+            outcomes[forward.pk] = status
+            health[forward.destination_id] = (forward.destination, sent.ok)
+            if next_at is not None:
+                later.append((forward.pk, max(0.0, (next_at - now).total_seconds())))
+            if status != F_.RETRYING and forward.ordering_key:
+                following.append(forward)
+        Forward.objects.bulk_update(
+            rows,
+            ["status", "next_attempt_at", "error", "claimed_at", "claimed_by",
+             "last_response_status", "delivered_at"],
+        )  # fmt: skip
+        ForwardAttempt.objects.bulk_create(attempts)
+        for destination, ok in health.values():
+            _destination_health(destination, ok, now)
+        soon = [(pk, w) for pk, w in later if w <= settings.HUB_RETRY_COUNTDOWN_MAX]
+        if soon:
+            transaction.on_commit(lambda: [publish([pk], countdown=w) for pk, w in soon])
+        if following:
+            transaction.on_commit(lambda: publish([pk for f in following for pk in next_of_key(f)]))
+    return outcomes
 
 
 def next_of_key(forward: Forward) -> list[int]:
-    """The next forward of the same route and ordering key, if one is waiting."""
+    """The next forward of the same route and ordering key (in received order), if one waits."""
     following = (
         Forward.objects.filter(
             route_id=forward.route_id,
             ordering_key=forward.ordering_key,
-            pk__gt=forward.pk,
+            delivery_id__gt=forward.delivery_id,
             status__in=(F_.PENDING, F_.RETRYING),
         )
-        .order_by("pk")
+        .order_by("delivery_id")
         .values_list("pk", flat=True)[:1]
     )
     return list(following)
 
 
-def _hold(forward: Forward, why: str) -> None:
-    Forward.objects.filter(pk=forward.pk, claimed_by=forward.claimed_by).update(
-        status=F_.HELD, claimed_at=None, claimed_by="", attempts=F("attempts") - 1, error=why
+def heads(route_ids, after_delivery: int) -> list[int]:
+    """The first waiting forward of each key of these ordered routes, among deliveries later
+    than ``after_delivery``: the forwards a fan-out of that delivery may have unblocked (an
+    ordered forward waits for every earlier delivery of its route to be fanned out)."""
+    if not route_ids:
+        return []
+    firsts = (
+        Forward.objects.filter(
+            route_id__in=route_ids,
+            status__in=(F_.PENDING, F_.RETRYING),
+            delivery_id__gt=after_delivery,
+            claimed_at__isnull=True,
+        )
+        .exclude(ordering_key="")
+        .values("route_id", "ordering_key")
+        .annotate(first=Min("delivery_id"))
     )
+    wanted = Q()
+    for row in firsts[:500]:
+        wanted |= Q(route_id=row["route_id"], ordering_key=row["ordering_key"],
+                    delivery_id=row["first"])  # fmt: skip
+    if not wanted:
+        return []
+    return list(Forward.objects.filter(wanted).values_list("pk", flat=True))
+
+
+def _hold(forward: Forward, why: str) -> None:
+    Forward.objects.filter(
+        pk=forward.pk, claimed_by=forward.claimed_by, claimed_at=forward.claimed_at
+    ).update(status=F_.HELD, claimed_at=None, claimed_by="", attempts=F("attempts") - 1, error=why)
 
 
 def _destination_health(destination: Destination, ok: bool, now) -> None:

@@ -263,7 +263,7 @@ class Forward(models.Model):
             models.UniqueConstraint(fields=["delivery", "route"], name="routing_forward_once")
         ]
         indexes = [
-            models.Index(fields=["route", "ordering_key", "id"], name="routing_fw_key"),
+            models.Index(fields=["route", "ordering_key", "delivery"], name="routing_fw_key"),
             models.Index(fields=["status", "next_attempt_at"], name="routing_fw_due"),
             models.Index(fields=["destination", "status"], name="routing_fw_dest"),
         ]

@@ -38,7 +38,7 @@ from . import counts, registry
 from .errors import PermanentError
 from .events import Event
 from .models import Attempt, Delivery, DeliveryErrorGroup
-from .signals import delivery_claimed
+from .signals import deliveries_claimed
 
 logger = logging.getLogger(__name__)
 S = Delivery.Status
@@ -76,9 +76,11 @@ def process(delivery_id: int) -> str | None:
 
 def process_many(ids: list[int]) -> dict[int, str]:
     outcomes = {}
-    for delivery in _claim(ids):
+    claimed = _claim(ids)
+    announced = _announce(claimed)
+    for delivery in claimed:
         try:
-            outcomes[delivery.pk] = _run(delivery)
+            outcomes[delivery.pk] = _run(delivery, announced)
         except ClaimLost:
             logger.warning("webhooks.process.claim_lost", extra={"delivery_id": delivery.pk})
     return outcomes
@@ -108,11 +110,25 @@ def _claim(ids: list[int]) -> list[Delivery]:
     )
 
 
-def _run(delivery: Delivery) -> str:
+def _announce(deliveries: list[Delivery]) -> bool:
+    """``deliveries_claimed`` for the whole message (routing fans them out in bulk); False when
+    a receiver failed: each delivery's attempt then sends it again for itself."""
+    if not deliveries:
+        return True
+    try:
+        deliveries_claimed.send(sender=Delivery, deliveries=deliveries)
+    except Exception:
+        logger.warning("webhooks.process.announce_failed", exc_info=True)
+        return False
+    return True
+
+
+def _run(delivery: Delivery, announced: bool = False) -> str:
     handler, reason = registry.table(delivery.provider).resolve(delivery.event_type)
     started = time.monotonic()
     try:
-        delivery_claimed.send(sender=Delivery, delivery=delivery)
+        if not announced:
+            deliveries_claimed.send(sender=Delivery, deliveries=[delivery])
         if handler is None:
             note = f"{delivery.provider} {delivery.event_type or '(no event type)'}: {reason}"
             with transaction.atomic():
