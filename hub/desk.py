@@ -7,18 +7,22 @@ chosen the desk shows what needs attention, ``dead,retrying``, and that is writt
 filters it uses, so "Replay all that match" replays exactly the list on screen.
 """
 
+from datetime import UTC
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from core.paginators import BoundedCountPaginator
-from routing import forwarding
-from routing.models import Forward
+from routing import forwarding, jobs
+from routing.models import Destination, Forward, ForwardJob, Route
 from webhooks import operations
 from webhooks.bodies import pretty, pretty_headers
 from webhooks.filters import FILTER_FIELDS, describe, filtered
@@ -166,3 +170,96 @@ def replay_job(request, pk):
     job = get_object_or_404(ReplayJob.objects.select_related("created_by"), pk=pk)
     context = {"job": job, "in_words": describe(job.filters), **operations.job_outcomes(job)}
     return render(request, "dashboard/replay_job.html", context)
+
+
+FORWARD_LIST = 100
+
+
+def _forward_filters(params):
+    """The desk's forward filters, read and checked: (destination, route, statuses, since,
+    error). Every value is validated against its grammar before it reaches a query."""
+    error = ""
+    destination = route = None
+    statuses = [v for v in params.get("status", "").split(",") if v]
+    if any(v not in Forward.Status.values for v in statuses):
+        error = (
+            f"Unknown status in {params.get('status')!r}; use {', '.join(Forward.Status.values)}."
+        )
+    if params.get("destination"):
+        if params["destination"].isdigit():
+            destination = Destination.objects.filter(pk=params["destination"]).first()
+        if destination is None:
+            error = "No such destination."
+    if params.get("route"):
+        if params["route"].isdigit():
+            route = Route.objects.filter(pk=params["route"]).first()
+        if route is None:
+            error = "No such route."
+    since = None
+    if params.get("since"):
+        since = parse_datetime(params["since"])
+        if since is None:
+            error = "'since' is a date and time, e.g. 2026-12-01T00:00."
+        elif timezone.is_naive(since):
+            since = timezone.make_aware(since, UTC)
+    return destination, route, statuses, since, error
+
+
+@login_required
+@staff_only
+def forwards_desk(request):
+    """Forwards by destination, route, status and time; replay every match as a job."""
+    destination, route, statuses, since, error = _forward_filters(request.GET)
+    forwards = Forward.objects.select_related("destination", "route").order_by("-pk")
+    if not error:
+        if destination:
+            forwards = forwards.filter(destination=destination)
+        if route:
+            forwards = forwards.filter(route=route)
+        if statuses:
+            forwards = forwards.filter(status__in=statuses)
+        if since:
+            forwards = forwards.filter(created_at__gte=since)
+    context = {
+        "forwards": forwards[:FORWARD_LIST] if not error else [],
+        "error": error,
+        "destinations": Destination.objects.order_by("name"),
+        "routes": Route.objects.order_by("name"),
+        "statuses": Forward.Status.choices,
+        "chosen": {
+            "destination": destination.pk if destination else None,
+            "route": route.pk if route else None,
+            "status": ",".join(statuses), "since": request.GET.get("since", ""),
+        },
+        "can_replay": request.user.has_perm("routing.replay_forward"),
+        "shown": FORWARD_LIST,
+    }  # fmt: skip
+    return render(request, "dashboard/forwards.html", context)
+
+
+@login_required
+@require_POST
+def forwards_replay(request):
+    """Start a job replaying every delivered, dead or retrying forward the filters match."""
+    _require(request, "routing.replay_forward")
+    destination, route, statuses, since, error = _forward_filters(request.POST)
+    if not error:
+        try:
+            job = jobs.start(
+                user=request.user, destination=destination, route=route,
+                statuses=statuses or ("dead",), since=since,
+            )  # fmt: skip
+        except ValueError as exc:
+            error = str(exc)
+    if error:
+        messages.error(request, error)
+        return redirect("desk-forwards")
+    return redirect("desk-forward-job", pk=job.pk)
+
+
+@login_required
+@staff_only
+def forward_job(request, pk):
+    job = get_object_or_404(ForwardJob.objects.select_related("destination", "route"), pk=pk)
+    running = job.state in (ForwardJob.State.PENDING, ForwardJob.State.RUNNING)
+    return render(request, "dashboard/forward_job.html", {"job": job, "running": running})

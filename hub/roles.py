@@ -29,6 +29,7 @@ SUPPORT_PERMISSIONS = [
     ("routing", "view_forward"),
     ("routing", "view_forwardattempt"),
     ("routing", "replay_forward"),
+    ("routing", "view_forwardjob"),
 ]
 ADMIN_APPS = [
     "webhooks",

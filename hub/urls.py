@@ -9,7 +9,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from connections.api import ConnectionViewSet
 from core.permissions import HubStaff
 from hub import accounts, dashboard, desk, ops
-from routing.api import DestinationViewSet, ForwardViewSet, RouteViewSet
+from routing.api import DestinationViewSet, ForwardJobViewSet, ForwardViewSet, RouteViewSet
 from webhooks.api import DeliveryViewSet, ReplayJobViewSet, SourceViewSet
 
 # One sign-in for the hub and the admin: allauth's, with its rate limits and lockout.
@@ -47,6 +47,7 @@ router.register("connections", ConnectionViewSet)
 router.register("destinations", DestinationViewSet)
 router.register("routes", RouteViewSet)
 router.register("forwards", ForwardViewSet)
+router.register("forward-jobs", ForwardJobViewSet)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -82,7 +83,10 @@ urlpatterns = [
     path("support/deliveries/<int:pk>/replay/", desk.replay_one, name="desk-replay"),
     path("support/deliveries/<int:pk>/erase/", desk.erase_one, name="desk-erase"),
     path("support/replay/", desk.replay_matching, name="desk-replay-matching"),
+    path("support/forwards/", desk.forwards_desk, name="desk-forwards"),
+    path("support/forwards/replay/", desk.forwards_replay, name="desk-forwards-replay"),
     path("support/forwards/<int:pk>/replay/", desk.replay_forward, name="desk-forward-replay"),
+    path("support/forward-jobs/<int:pk>/", desk.forward_job, name="desk-forward-job"),
     path("support/replay-jobs/<int:pk>/", desk.replay_job, name="desk-job"),
     path("healthz", ops.healthz, name="healthz"),
     path("metrics", ops.metrics, name="metrics"),

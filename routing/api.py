@@ -11,8 +11,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from . import forwarding
-from .models import Destination, Forward, Route
+from . import forwarding, jobs
+from .models import Destination, Forward, ForwardJob, Route
 
 
 def _full_clean(instance, exclude=()):
@@ -97,6 +97,29 @@ class ForwardSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ForwardJobSerializer(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True, help_text="0..1 of the queueing.")
+    in_words = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ForwardJob
+        fields = [
+            "id", "destination", "route", "statuses", "since", "in_words", "state", "total",
+            "replayed", "skipped", "progress", "cancel_requested", "error", "created_at",
+            "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class RecoverSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(help_text="Replay the forwards made since then (ISO 8601).")
+    statuses = serializers.ListField(
+        child=serializers.ChoiceField(choices=jobs.STATUSES),
+        default=["dead"],
+        help_text="Which forwards: dead (default), retrying, delivered.",
+    )
+
+
 class DestinationViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -144,6 +167,37 @@ class DestinationViewSet(
             return _conflict("disabled", "Enable the destination first, then release.")
         ids = forwarding.release(Forward.objects.filter(destination=destination))
         return Response({"released": ids})
+
+    @extend_schema(request=RecoverSerializer, responses={202: ForwardJobSerializer})
+    @action(detail=True, methods=["post"], required_perm="routing.replay_forward")
+    def recover(self, request, pk=None):
+        """Replay every failed forward to this destination made since ``since``, as a
+        background job; its progress is at ``/api/v1/forward-jobs/{id}/``."""
+        destination = self.get_object()
+        params = RecoverSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        job = jobs.start(
+            user=request.user, destination=destination,
+            statuses=params.validated_data["statuses"], since=params.validated_data["since"],
+        )  # fmt: skip
+        return Response(ForwardJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ForwardJobViewSet(viewsets.ReadOnlyModelViewSet):
+    """Background replays of forwards and their progress; ``POST .../{id}/cancel/`` stops one
+    after its current batch."""
+
+    required_perm = None
+    queryset = ForwardJob.objects.select_related("destination", "route").order_by("-pk")
+    serializer_class = ForwardJobSerializer
+
+    @extend_schema(request=None, responses=ForwardJobSerializer)
+    @action(detail=True, methods=["post"], required_perm="routing.replay_forward")
+    def cancel(self, request, pk=None):
+        job = self.get_object()
+        ForwardJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data)
 
 
 class RouteViewSet(

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -293,3 +294,57 @@ class ForwardAttempt(models.Model):
 
     def __str__(self):
         return f"attempt {self.number} of forward {self.forward_id}"
+
+
+class ForwardJob(models.Model):
+    """Replaying every forward a filter matches, in the background, with progress: "recover a
+    destination" is the filter destination + dead (and retrying) + since."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    destination = models.ForeignKey(
+        Destination, null=True, blank=True, on_delete=models.CASCADE, help_text="Only this one's."
+    )
+    route = models.ForeignKey(
+        Route, null=True, blank=True, on_delete=models.CASCADE, help_text="Only this route's."
+    )
+    statuses = models.JSONField(
+        default=list, help_text="Forward statuses to replay (delivered, dead, retrying)."
+    )
+    since = models.DateTimeField(null=True, blank=True, help_text="Forwards made since then.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    replayed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    last_id = models.BigIntegerField(default=0, help_text="Resume point (forward id).")
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"forward replay job {self.pk}"
+
+    @property
+    def progress(self) -> float:
+        if self.state == self.State.DONE:
+            return 1.0
+        return (self.replayed + self.skipped) / self.total if self.total else 0.0
+
+    def in_words(self) -> str:
+        parts = [" or ".join(self.statuses) + " forwards" if self.statuses else "forwards"]
+        if self.destination_id:
+            parts.append(f"to {self.destination.name}")
+        if self.route_id:
+            parts.append(f"of route {self.route.name}")
+        if self.since:
+            parts.append(f"made since {self.since:%Y-%m-%d %H:%M} UTC")
+        return " ".join(parts)

@@ -316,3 +316,60 @@ def test_the_delivery_page_shows_forwards_and_support_replays_one(
     assert client.post(f"/support/forwards/{fw.pk}/replay/").status_code in (302, 403)
     fw.refresh_from_db()
     assert fw.status == "delivered"  # the end user's request changed nothing
+
+
+def test_support_recovers_a_destination_as_a_job_with_progress(
+    client, make_source, post_webhook, receivers, django_user_model,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    from django.contrib.auth.models import Group
+
+    from routing import jobs
+    from routing.models import ForwardJob
+
+    source, _ = make_source("github")
+    receiver, destination = receivers(lambda n, h, b: 503 if n < 3 else 200)
+    Route.objects.create(name="r", source=source, destination=destination, retry_schedule=[])
+    pks = [_deliver(make_source, post_webhook, source)[1] for _ in range(3)]
+    for pk in pks:
+        _send_all(pk)
+    assert set(Forward.objects.values_list("status", flat=True)) == {"dead"}
+    support = django_user_model.objects.create_user("sup", password="pw-sup-12345", is_staff=True)
+    support.groups.add(Group.objects.get(name="support"))
+    client.force_login(support)
+    page = client.get(f"/support/forwards/?destination={destination.pk}&status=dead")
+    assert page.content.decode().count('class="badge dead"') == 3
+    bad = client.get("/support/forwards/?status=lost&since=yesterday")
+    assert "Unknown status" in bad.content.decode() or "date and time" in bad.content.decode()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        started = client.post(
+            "/support/forwards/replay/", {"destination": destination.pk, "status": "dead"}
+        )
+    job = ForwardJob.objects.get()
+    assert started.status_code == 302 and started["Location"].endswith(f"/{job.pk}/")
+    assert job.total == 3 and len(callbacks) == 1  # handed to a worker after the commit
+    jobs.run(job.pk)  # what the worker's task runs
+    job.refresh_from_db()
+    assert (job.state, job.replayed, job.skipped, job.progress) == ("done", 3, 0, 1.0)
+    progress = client.get(f"/support/forward-jobs/{job.pk}/").content.decode()
+    assert "3 queued again" in progress and "Done" in progress
+    for fw in Forward.objects.order_by("pk"):
+        forwarding.send(fw.pk)
+    assert set(Forward.objects.values_list("status", flat=True)) == {"delivered"}
+    assert receiver.answered == [503, 503, 503, 200, 200, 200]
+
+
+def test_api_recover_starts_a_job(api_client, receivers):
+    _, destination = receivers()
+    answer = api_client.post(
+        f"/api/v1/destinations/{destination.pk}/recover/",
+        {"since": "2026-01-01T00:00:00Z"}, format="json",
+    )  # fmt: skip
+    assert answer.status_code == 202, answer.content
+    job = answer.json()
+    assert job["statuses"] == ["dead"] and job["state"] == "pending"
+    assert api_client.get(f"/api/v1/forward-jobs/{job['id']}/").json()["total"] == 0
+    refused = api_client.post(
+        f"/api/v1/destinations/{destination.pk}/recover/", {"since": "soon"}, format="json"
+    )
+    assert refused.status_code == 400

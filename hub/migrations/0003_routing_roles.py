@@ -10,6 +10,7 @@ SUPPORT = [
     "view_forward",
     "view_forwardattempt",
     "replay_forward",
+    "view_forwardjob",
 ]
 
 
@@ -36,5 +37,5 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hub", "0002_incidents"), ("routing", "0001_initial")]
+    dependencies = [("hub", "0002_incidents"), ("routing", "0003_forward_jobs")]
     operations = [migrations.RunPython(grant, revoke)]
