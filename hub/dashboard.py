@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from connections.models import CallErrorGroup, CallRecord, Connection
+from routing import health as destination_health
 from webhooks.models import Delivery, DeliveryErrorGroup, Source
 
 from . import figures, health
@@ -49,6 +50,8 @@ def overview(request):
     items.sort(key=keys.get(sort, keys["status"]))
     context = {
         "items": items, "status": wanted or "", "sort": sort, "now": timezone.now(),
+        "destinations": destination_health.overview()
+        if request.user.has_perm("routing.view_destination") else [],
         "sorts": [("status", "worst first"), ("name", "name"), ("errors", "most errors"),
                   ("volume", "most traffic")],
     }  # fmt: skip

@@ -373,3 +373,53 @@ def test_api_recover_starts_a_job(api_client, receivers):
         f"/api/v1/destinations/{destination.pk}/recover/", {"since": "soon"}, format="json"
     )
     assert refused.status_code == 400
+
+
+def test_destination_figures_on_the_overview_are_counts_of_its_forwards(
+    admin_client, make_source, receivers
+):
+    import re
+
+    from webhooks.models import Delivery
+
+    source, _ = make_source("github")
+    _, destination = receivers()
+    route = Route.objects.create(name="r", source=source, destination=destination)
+    now = timezone.now()
+    plan = [  # (status, made ago, delivered ago)
+        ("delivered", timedelta(minutes=5), timedelta(minutes=4)),
+        ("delivered", timedelta(hours=3), timedelta(hours=3)),
+        ("delivered", timedelta(hours=30), timedelta(minutes=30)),  # old, delivered lately
+        ("dead", timedelta(hours=2), None),
+        ("dead", timedelta(hours=40), None),
+        ("pending", timedelta(minutes=1), None),
+        ("retrying", timedelta(hours=5), None),
+        ("held", timedelta(hours=50), None),
+    ]
+    for status, made, delivered in plan:
+        delivery = Delivery.objects.create(source=source, provider="github", body=b"{}")
+        Forward.objects.create(
+            delivery=delivery, route=route, destination=destination, status=status,
+            created_at=now - made, delivered_at=now - delivered if delivered else None,
+        )  # fmt: skip
+    page = admin_client.get("/").content.decode()
+    row = re.search(rf'data-destination="{destination.pk}">(.*?)</tr>', page, re.S).group(1)
+    shown = [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r'<td class="num[^"]*">(.*?)</td>', row, re.S)
+    ]
+    day, hour = now - timedelta(hours=24), now - timedelta(hours=1)
+    rows = Forward.objects.filter(destination=destination)
+    made = rows.filter(created_at__gte=day)
+    delivered_day = made.filter(status="delivered").count()
+    dead_day = made.filter(status="dead").count()
+    expected = [
+        rows.filter(delivered_at__gte=hour).count(),
+        made.count(),
+        f"{round(100 * delivered_day / (delivered_day + dead_day))}%",
+        dead_day,
+        rows.filter(status__in=["pending", "retrying"]).count(),
+        rows.filter(status="held").count(),
+    ]
+    assert shown == [str(v) for v in expected]
+    assert "degraded" in row  # a dead forward in the last 24 h
