@@ -1,6 +1,7 @@
 """Admin for destinations (secret generated, shown once, rotatable), routes (expressions checked
 when saved; pause, resume), and forwards (read-only; replay for who may)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -9,7 +10,7 @@ from django.urls import path, reverse
 
 from core.paginators import BoundedCountPaginator
 
-from . import forwarding
+from . import forwarding, preview
 from .models import Destination, Forward, ForwardAttempt, Route
 
 
@@ -75,14 +76,52 @@ class DestinationAdmin(admin.ModelAdmin):
         return response
 
 
+class RouteForm(forms.ModelForm):
+    preview_delivery = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Preview on delivery",
+        help_text="Press 'Preview' to see what the filter, transform and ordering key give on this "
+        "delivery of the source (blank: its newest); nothing is saved until you press Save.",
+    )
+
+    class Meta:
+        model = Route
+        fields = [
+            "name", "source", "provider", "destination", "event_types", "filter", "transform",
+            "ordering_key", "retry_schedule", "enabled", "paused",
+        ]  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        if "_preview" in self.data and not self.errors:
+            delivery = preview.recent_delivery(
+                data.get("source"), data.get("provider") or "", data.get("preview_delivery")
+            )
+            if delivery is None:
+                raise forms.ValidationError(
+                    "Preview: this source has no delivery to try on yet (or not that one)."
+                )
+            result = preview.preview(
+                delivery, data.get("filter", ""), data.get("transform", ""),
+                data.get("ordering_key", ""),
+            )  # fmt: skip
+            raise forms.ValidationError(
+                f"Preview only, nothing was saved. {preview.in_words(result)}", code="preview"
+            )
+        return data
+
+
 @admin.register(Route)
 class RouteAdmin(admin.ModelAdmin):
+    form = RouteForm
+    change_form_template = "admin/routing/route/change_form.html"
     list_display = ["name", "source", "provider", "destination", "enabled", "paused"]
     list_filter = ["enabled", "paused", "destination"]
     search_fields = ["name"]
     fields = [
         "name", "source", "provider", "destination", "event_types", "filter", "transform",
-        "ordering_key", "retry_schedule", "enabled", "paused",
+        "ordering_key", "retry_schedule", "enabled", "paused", "preview_delivery",
     ]  # fmt: skip
     actions = ["pause", "resume"]
 

@@ -11,7 +11,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from . import forwarding, jobs
+from . import forwarding, jobs, preview
 from .models import Destination, Forward, ForwardJob, Route
 
 
@@ -200,6 +200,28 @@ class ForwardJobViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(job).data)
 
 
+class PreviewSerializer(serializers.Serializer):
+    source = serializers.UUIDField(required=False)
+    provider = serializers.CharField(required=False, max_length=20)
+    delivery = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    filter = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    transform = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    ordering_key = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+    def validate(self, attrs):
+        if bool(attrs.get("source")) == bool(attrs.get("provider")):
+            raise serializers.ValidationError("Give either 'source' or 'provider'.")
+        return attrs
+
+
+class PreviewResultSerializer(serializers.Serializer):
+    delivery = serializers.IntegerField()
+    event_type = serializers.CharField()
+    filter = serializers.CharField(allow_null=True)
+    transform = serializers.CharField(allow_null=True)
+    ordering_key = serializers.CharField(allow_null=True)
+
+
 class RouteViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -214,6 +236,30 @@ class RouteViewSet(
     queryset = Route.objects.all().order_by("pk")
     serializer_class = RouteSerializer
     filterset_fields = ["source", "provider", "destination", "enabled", "paused"]
+
+    @extend_schema(request=PreviewSerializer, responses=PreviewResultSerializer)
+    @action(detail=False, methods=["post"], required_perm="routing.view_route")
+    def preview(self, request):
+        """What a filter, transform and ordering key give on a delivery of the source (or
+        provider): the one named, else the newest. Nothing is saved."""
+        params = PreviewSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        source = None
+        if data.get("source"):
+            from webhooks.models import Source
+
+            source = Source.objects.filter(pk=data["source"]).first()
+            if source is None:
+                raise serializers.ValidationError({"source": "No such source."})
+        delivery = preview.recent_delivery(source, data.get("provider", ""), data.get("delivery"))
+        if delivery is None:
+            return _conflict("no_delivery", "No delivery of that source to try on (yet).")
+        result = preview.preview(
+            delivery, data.get("filter", ""), data.get("transform", ""),
+            data.get("ordering_key", ""),
+        )  # fmt: skip
+        return Response(result)
 
     @extend_schema(request=None, responses=RouteSerializer)
     @action(detail=True, methods=["post"], required_perm="routing.change_route")

@@ -423,3 +423,42 @@ def test_destination_figures_on_the_overview_are_counts_of_its_forwards(
     ]
     assert shown == [str(v) for v in expected]
     assert "degraded" in row  # a dead forward in the last 24 h
+
+
+def test_the_filter_tester_previews_on_a_recent_delivery_and_saves_nothing(
+    admin_client, api_client, make_source, post_webhook, receivers
+):
+    source, _ = make_source("github")
+    _, destination = receivers()
+    _, pk, body = _deliver(make_source, post_webhook, source, "github/pull_request.opened.json",
+                           "pull_request")  # fmt: skip
+    form = {
+        "name": "PRs", "source": str(source.pk), "provider": "", "destination": destination.pk,
+        "event_types": '["pull_request.*"]', "filter": "body.action == 'opened'",
+        "transform": "{n: body.number}", "ordering_key": "body.repository.full_name",
+        "retry_schedule": "null", "enabled": "on", "_preview": "Preview",
+    }  # fmt: skip
+    page = admin_client.post("/admin/routing/route/add/", form).content.decode()
+    number = json.loads(body)["number"]
+    assert "Preview only, nothing was saved" in page
+    assert f"On delivery {pk} (pull_request.opened)" in page
+    assert "filter -&gt; passes" in page and f"{{&quot;n&quot;: {number}}}" in page
+    assert not Route.objects.exists()
+    saved = admin_client.post(
+        "/admin/routing/route/add/", {**form, "_preview": ""} | {"_save": "Save"}
+    )
+    form.pop("_preview")
+    saved = admin_client.post("/admin/routing/route/add/", {**form, "_save": "Save"})
+    assert saved.status_code == 302 and Route.objects.count() == 1
+
+    answer = api_client.post(
+        "/api/v1/routes/preview/",
+        {"source": str(source.pk), "filter": "body.action == 'closed'", "transform": "body.nope",
+         "ordering_key": "length(body.number)"},
+        format="json",
+    )  # fmt: skip
+    result = answer.json()
+    assert answer.status_code == 200 and result["delivery"] == pk
+    assert result["filter"].startswith("filtered out")
+    assert result["transform"] == "null"
+    assert result["ordering_key"].startswith("error:")  # length() of a number: JMESPath's error
