@@ -194,7 +194,9 @@ def _claim(ids: list[int], worker: str, now) -> list[Forward]:
         status__in=(F_.PENDING, F_.RETRYING),
         claimed_at__isnull=True,
     )
-    changes = {"claimed_at": now, "claimed_by": worker, "attempts": F("attempts") + 1}
+    changes = {
+        "claimed_at": now, "claimed_by": worker, "attempts": F("attempts") + 1, "parked": False,
+    }  # fmt: skip
     won = claimable.filter(ordering_key="").update(**changes)
     if won < len(ids):
         earlier = Forward.objects.filter(
@@ -216,11 +218,11 @@ def _claim(ids: list[int], worker: str, now) -> list[Forward]:
                 )
             )
         )
-        won += (
-            claimable.exclude(ordering_key="")
-            .filter(~Exists(earlier), ~Exists(unfanned))
-            .update(**changes)
-        )
+        ordered = claimable.exclude(ordering_key="")
+        won += ordered.filter(~Exists(earlier), ~Exists(unfanned)).update(**changes)
+        # the rest wait: behind an earlier forward of their key (its outcome publishes the
+        # next) or an earlier delivery not fanned out yet (its fan-out publishes the parked)
+        ordered.filter(claimed_at__isnull=True, parked=False).update(parked=True)
     if not won:
         return []
     rows = list(
@@ -485,9 +487,10 @@ def next_of_key(forward: Forward) -> list[int]:
 
 
 def heads(route_ids, after_delivery: int) -> list[int]:
-    """The first waiting forward of each key of these ordered routes, among deliveries later
+    """The first parked forward of each key of these ordered routes, among deliveries later
     than ``after_delivery``: the forwards a fan-out of that delivery may have unblocked (an
-    ordered forward waits for every earlier delivery of its route to be fanned out)."""
+    ordered forward waits for every earlier delivery of its route to be fanned out). Only
+    parked ones: republishing every waiting head on every fan-out flooded the queue."""
     if not route_ids:
         return []
     firsts = (
@@ -496,6 +499,7 @@ def heads(route_ids, after_delivery: int) -> list[int]:
             status__in=(F_.PENDING, F_.RETRYING),
             delivery_id__gt=after_delivery,
             claimed_at__isnull=True,
+            parked=True,
         )
         .exclude(ordering_key="")
         .values("route_id", "ordering_key")

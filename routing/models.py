@@ -250,6 +250,11 @@ class Forward(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    parked = models.BooleanField(
+        default=False,
+        help_text="An ordered forward that found an earlier delivery not yet fanned out: the "
+        "fan-out that follows publishes it again.",
+    )
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=200, blank=True)
     last_response_status = models.PositiveSmallIntegerField(null=True, blank=True)
