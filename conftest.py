@@ -211,3 +211,4 @@ def roles(db):
     from django.apps import apps
 
     importlib.import_module("hub.migrations.0001_roles").create_roles(apps, None)
+    importlib.import_module("hub.migrations.0003_routing_roles").grant(apps, None)
