@@ -3,6 +3,8 @@
 import os
 
 from celery import Celery
+from celery.signals import task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
@@ -12,3 +14,14 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # reuse it; reconnecting costs ~5 ms of CPU per task on PostgreSQL (research/performance-floor.md).
 app.conf["CELERY_DB_REUSE_MAX"] = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
 app.autodiscover_tasks(["webhooks", "connections", "routing", "hub", "providers.github"])
+
+
+@task_prerun.connect(weak=False)
+def _usable_database(**kwargs) -> None:
+    """Every task starts on a usable database connection. The fixup above reuses a connection
+    for up to CELERY_DB_REUSE_MAX tasks without looking at it, so after a database restart a
+    pool process failed every task on its dead connection until that count ran out (about
+    5 minutes in a fault run). Django's own per-request check does it instead: a connection
+    that errored and no longer answers, or is older than CONN_MAX_AGE, is closed; with
+    CONN_HEALTH_CHECKS the next query first checks it (one SELECT 1 per task)."""
+    close_old_connections()

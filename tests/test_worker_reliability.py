@@ -184,3 +184,28 @@ def test_bulk_replay_of_10000_dead_deliveries(make_source, workers, admin_user):
     assert SideEffect.objects.filter(attempt=9).count() == 10_000
     assert SideEffect.objects.values("delivery_id").distinct().count() == 10_000
     assert ReplayJob.objects.get().status == "done"
+
+
+def test_a_worker_recovers_at_once_from_database_connections_cut_under_it(
+    live_server, make_source, workers
+):
+    """PostgreSQL restarted under a running worker (its backends terminated): the next task
+    gets a working connection; no attempt fails on a dead one."""
+    from django.db import connection
+
+    source, _ = make_source("generic")
+    workers(beat=False, concurrency=2)
+    warm = [_post(live_server.url, source, "test.count") for _ in range(10)]
+    for pk in warm:
+        assert _final(pk).status == "processed"
+    with connection.cursor() as cursor:  # every other session of this database: the worker's
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchall()  # there were some to cut
+    after = [_post(live_server.url, source, "test.count") for _ in range(10)]
+    for pk in after:
+        delivery = _final(pk, timeout=30)
+        assert (delivery.status, delivery.attempts) == ("processed", 1)
+    assert not Attempt.objects.filter(delivery__source=source, outcome="failed").exists()
