@@ -38,6 +38,8 @@ def _queued_ids(client) -> list[int]:
 def test_20_concurrent_identical_deliveries_make_one_row_and_one_job(
     live_server, make_source, broker
 ):
+    publisher.flush()  # what earlier tests left in this process's publisher goes out now...
+    broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)  # ...and is not counted here
     source, secret = make_source("github")
     body, headers = signers.make_github(secret, str(uuid.uuid4()))
     url = live_server.url + source.get_receive_path()
@@ -141,3 +143,28 @@ def test_database_outage_answers_503_and_recovers(tmp_path, make_source):
             stack.stop(proc)
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_hand_off_lost_with_a_web_process_is_republished_within_seconds(
+    make_source, broker, settings
+):
+    """A delivery stored but never published (its web process died with the id in memory):
+    with nothing waiting on the broker, the sweep publishes it after HUB_SWEEP_LOST_AFTER;
+    while messages wait (a backlog), only after HUB_SWEEP_QUEUED_AFTER."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks import sweep
+
+    source, _ = make_source("github")
+    ten_seconds_ago = timezone.now() - timedelta(seconds=10)
+    lost = Delivery.objects.create(
+        source=source, provider="github", event_type="push", body=b"{}",
+        received_at=ten_seconds_ago, queued_at=ten_seconds_ago,
+    )  # fmt: skip
+    broker.rpush(settings.CELERY_TASK_DEFAULT_QUEUE, b"someone else's message")
+    assert sweep.republish_stale_queued() == 0  # a backlog: it may just be waiting its turn
+    broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    assert sweep.republish_stale_queued() == 1
+    assert _queued_ids(broker) == [lost.pk]

@@ -93,14 +93,42 @@ def publish_due_retries() -> int:
 
 
 def republish_stale_queued() -> int:
+    """Publish again the deliveries queued longer than HUB_SWEEP_QUEUED_AFTER (60 s), or than
+    HUB_SWEEP_LOST_AFTER (5 s) while the broker's queue is empty: nothing is then waiting
+    for a worker, so a delivery queued for seconds was never handed over (a web process died
+    with it in its publisher's memory) and need not wait a minute."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.HUB_SWEEP_QUEUED_AFTER)
+    after = settings.HUB_SWEEP_QUEUED_AFTER
+    if queue_is_empty():
+        after = min(after, settings.HUB_SWEEP_LOST_AFTER)
+    stale = now - timedelta(seconds=after)
     ids = list(
         Delivery.objects.filter(status=S.QUEUED, queued_at__lt=stale)
         .order_by("queued_at")
         .values_list("pk", flat=True)[: settings.HUB_SWEEP_BATCH]
     )
     return _publish(ids, now)
+
+
+_broker = None
+
+
+def queue_is_empty() -> bool:
+    """True when the Redis broker holds no message on the hub's queue (one LLEN); False when
+    it holds some, cannot be asked, or is not Redis (the embedded broker keeps the slow path)."""
+    global _broker
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return False
+    try:
+        if _broker is None:
+            import redis
+
+            _broker = redis.Redis.from_url(url, socket_timeout=2)
+        return _broker.llen(getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")) == 0
+    except Exception:
+        logger.warning("webhooks.sweep.queue_length_unknown", exc_info=True)
+        return False
 
 
 def _publish(ids: list[int], now) -> int:
