@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HUB_PORT ?= 8000
-export HUB_PORT
+HUB_DATA_DIR ?= data
+export HUB_PORT HUB_DATA_DIR
 
 .PHONY: install install-test run test check migrations-check lint format bench requirements clean
 
@@ -27,7 +28,8 @@ run: install
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py ensure_admin
 	@echo "Integration Hub on http://127.0.0.1:$(HUB_PORT)/ (admin: /admin/, API docs: /api/docs/). Ctrl-C stops it."
-	$(BIN)/honcho -f Procfile start
+	mkdir -p $(HUB_DATA_DIR)
+	$(BIN)/supervisord -c deploy/supervisord.conf
 
 lint: install-test
 	$(BIN)/ruff format --check .

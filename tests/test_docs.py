@@ -37,3 +37,28 @@ def test_imports_run_one_way_as_docs_architecture_says():
                 if module in banned:
                     wrong.append(f"{path.relative_to(ROOT)} imports {module}")
     assert wrong == []
+
+
+def test_supervisor_runs_exactly_the_procfile_commands():
+    """`make run` (deploy/supervisord.conf) and the Procfile start the same three commands."""
+    import configparser
+
+    procfile = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        procfile[name] = (
+            command.strip()
+            .replace("${HUB_PORT:-8000}", "<port>")
+            .replace("${HUB_DATA_DIR:-data}", "<data>")
+        )
+    conf = configparser.RawConfigParser()
+    conf.read(ROOT / "deploy" / "supervisord.conf")
+    supervised = {
+        section.removeprefix("program:"): conf[section]["command"]
+        .replace("%(ENV_HUB_PORT)s", "<port>")
+        .replace("%(ENV_HUB_DATA_DIR)s", "<data>")
+        for section in conf.sections()
+        if section.startswith("program:")
+    }
+    assert supervised == procfile
+    assert all(conf[f"program:{name}"]["autorestart"] == "true" for name in supervised)

@@ -1,6 +1,8 @@
 """The README's `make run` on the embedded defaults (SQLite, SQLite broker, no server): a signed
-webhook posted to the running stack is processed by its real worker, and Ctrl-C stops it all."""
+webhook posted to the running stack is processed by its real worker, a worker killed -9 is
+restarted by supervisor and processes the next one, and Ctrl-C stops it all."""
 
+import os
 import re
 import signal
 import sqlite3
@@ -49,6 +51,23 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
 
         status, attempts, error = stack.wait_until(outcome, timeout=60, what="worker outcome")
         assert (status, attempts) == ("processed", 1), error
+
+        # nothing stays down: the worker killed -9 is restarted and processes the next one
+        (worker,) = [p for p in _processes_with(str(data_dir)) if _is_worker_main(p)]
+        os.kill(worker, signal.SIGKILL)
+        stack.wait_until(
+            lambda: (
+                [p for p in _processes_with(str(data_dir)) if _is_worker_main(p)]
+                not in ([], [worker])
+            ),
+            timeout=60,
+            what="a new worker started by supervisor",
+        )
+        body, headers = signers.make_github(secret, str(uuid.uuid4()))
+        response = requests.post(url, data=body, headers=headers, timeout=10)
+        pk = response.json()["id"]
+        status, attempts, error = stack.wait_until(outcome, timeout=60, what="after the restart")
+        assert status == "processed", error
         assert (data_dir / "hub.sqlite3").exists() and (data_dir / "broker.sqlite3").exists()
         sign_in = requests.get(f"http://127.0.0.1:{port}/admin/login/", timeout=10)
         assert sign_in.status_code == 200 and "/accounts/login/" in sign_in.url
@@ -60,6 +79,19 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
     assert returncode is not None, log.read_text()[-3000:]
     assert stack.wait_until(
         lambda: not _processes_with(str(data_dir)), timeout=15, what="web, worker and beat to stop"
+    )
+
+
+def _is_worker_main(pid: int) -> bool:
+    """The Celery worker's main process (its pool children have the worker as parent)."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        parent_cmd = Path(f"/proc/{parent}/cmdline").read_bytes()
+    except (OSError, ValueError, IndexError):
+        return False
+    return (
+        b"worker" in cmd and any(c.endswith(b"celery") for c in cmd) and b"celery" not in parent_cmd
     )
 
 
