@@ -372,8 +372,12 @@ CELERY_BEAT_SCHEDULE = {
     "routing-sweep": {"task": "routing.sweep", "schedule": HUB_SWEEP_SECONDS},
     "webhooks-purge-payloads": {"task": "webhooks.purge_payloads", "schedule": HUB_PURGE_SECONDS},
 }
-CELERY_TASK_SOFT_TIME_LIMIT = HUB_HANDLER_TIME_LIMIT * HUB_RETRY_TIME_SCALE
-CELERY_TASK_TIME_LIMIT = HUB_HANDLER_TIME_LIMIT * HUB_RETRY_TIME_SCALE + 30
+CELERY_TASK_SOFT_TIME_LIMIT = None
+"""No pool soft limits: a handler's limit is an alarm inside the worker process, set and cleared
+around the handler (webhooks.processing.time_limit), so it cannot fire after its task; the
+pool's timers once fired on idle processes after a broker reconnect and killed them."""
+CELERY_TASK_TIME_LIMIT = HUB_HANDLER_TIME_LIMIT * HUB_RETRY_TIME_SCALE * 2 + 30
+"""Backstop only (a process stuck where no alarm reaches it): the pool kills the process."""
 
 # --- Outbound calls -----------------------------------------------------------------------
 HUB_CALL_RECORD_BATCH = env.int("HUB_CALL_RECORD_BATCH", default=50)

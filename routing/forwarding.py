@@ -171,7 +171,12 @@ def publish(ids, countdown: float | None = None) -> bool:
         for start in range(0, len(chunk_ids), size):
             chunk = chunk_ids[start : start + size]
             try:
-                forward_batch.apply_async((chunk,), countdown=countdown, retry=False)
+                forward_batch.apply_async(
+                    (chunk,),
+                    countdown=countdown,
+                    retry=False,
+                    time_limit=len(chunk) * 70 + 30,  # each POST ends within 3 s + 60 s
+                )
             except Exception:
                 logger.warning(
                     "routing.publish.failed", extra={"forward_ids": chunk}, exc_info=True

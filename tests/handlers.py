@@ -52,3 +52,8 @@ def fail_first(event):
     """Fails on the first attempt only: a replay succeeds."""
     if event.attempt == 1:
         raise ConnectionError("downstream timed out after 30 s")
+
+
+def sleepy(event):
+    """Takes 5 s: longer than the time limit the test sets."""
+    time.sleep(5)

@@ -64,6 +64,7 @@ HUB_WEBHOOK_HANDLERS = {
         "test.permanent": "tests.handlers.permanent",
         "test.slow": "tests.handlers.slow_first_attempt",
         "test.once": "tests.handlers.fail_first",
+        "test.sleepy": "tests.handlers.sleepy",
     }
 }
 HUB_WEBHOOK_IGNORED_EVENTS = {"generic": ["test.ignored"]}

@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from webhooks import registry, sweep
-from webhooks.models import Delivery
+from webhooks.models import Attempt, Delivery
 from webhooks.processing import process
 
 from . import signers
@@ -137,3 +137,27 @@ def test_a_handler_path_that_does_not_import_fails_loudly():
         pytest.raises(ImproperlyConfigured, match="unknown providers"),
     ):
         registry.check()
+
+
+def test_a_handler_over_its_time_limit_is_stopped_and_the_alarm_never_outlives_it(
+    make_source, post_webhook, settings
+):
+    import signal
+
+    settings.HUB_HANDLER_TIME_LIMIT = 0.3
+    settings.HUB_RETRY_TIME_SCALE = 1
+    source, _ = make_source("generic")
+
+    def deliver(event):
+        body, headers = signers.make_generic(source.secret, str(uuid.uuid4()))
+        return post_webhook(source, body, {**headers, "X-Event": event}).json()["id"]
+
+    slow = deliver("test.sleepy")
+    assert process(slow) == "retrying"
+    attempt = Attempt.objects.get(delivery_id=slow)
+    assert attempt.error_class == "HandlerTimeout" and "longer than 0.3 s" in attempt.error_message
+    assert attempt.duration_ms < 2000  # stopped at the limit, not after the 5 s sleep
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no alarm left behind
+    fast = deliver("test.count")
+    assert process(fast) == "processed"
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

@@ -21,9 +21,12 @@ Returns the outcome per claimed id (ids not claimed are absent).
 import logging
 import os
 import random
+import signal
 import socket
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -64,6 +67,34 @@ FINAL_FIELDS = {
     Attempt.Outcome.IGNORED: "ignored",
     Attempt.Outcome.DEAD: "dead",
 }
+
+
+class HandlerTimeout(Exception):
+    """The handler ran longer than HUB_HANDLER_TIME_LIMIT (a failed attempt: retried)."""
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Raise HandlerTimeout in this block after ``seconds`` (SIGALRM in this process). The alarm
+    is cleared when the block ends, however it ends, so it can never fire on a later task or on
+    an idle process. Outside the main thread (no signals there) the block runs unbounded and the
+    pool's hard limit is the backstop."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise HandlerTimeout(
+            f"The handler ran longer than {seconds:g} s (HUB_HANDLER_TIME_LIMIT) and was stopped."
+        )
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class ClaimLost(Exception):
@@ -135,7 +166,8 @@ def _run(delivery: Delivery, announced: bool = False) -> str:
                 _finish(delivery, S.IGNORED, Attempt.Outcome.IGNORED, started, note=note)
             return S.IGNORED
         with transaction.atomic():
-            handler(_event(delivery))
+            with time_limit(settings.HUB_HANDLER_TIME_LIMIT * settings.HUB_RETRY_TIME_SCALE):
+                handler(_event(delivery))
             _finish(delivery, S.PROCESSED, Attempt.Outcome.PROCESSED, started)
         return S.PROCESSED
     except ClaimLost:

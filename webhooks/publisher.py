@@ -27,7 +27,7 @@ def publish(ids: list[int], countdown: float | None = None) -> bool:
     from .tasks import process_batch
 
     size = settings.HUB_PUBLISH_BATCH
-    limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    limit = settings.HUB_HANDLER_TIME_LIMIT * settings.HUB_RETRY_TIME_SCALE
     ok = True
     for start in range(0, len(ids), size):
         chunk = ids[start : start + size]
@@ -36,8 +36,7 @@ def publish(ids: list[int], countdown: float | None = None) -> bool:
                 (chunk,),
                 countdown=countdown,
                 retry=False,
-                soft_time_limit=limit * len(chunk),
-                time_limit=limit * len(chunk) + 30,
+                time_limit=limit * len(chunk) * 2 + 30,  # backstop; handlers have an alarm
             )
         except Exception:
             logger.warning("webhooks.publish.failed", extra={"delivery_ids": chunk}, exc_info=True)
