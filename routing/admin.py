@@ -16,11 +16,12 @@ from .models import Destination, Forward, ForwardAttempt, Route
 
 @admin.register(Destination)
 class DestinationAdmin(admin.ModelAdmin):
-    list_display = ["name", "url", "enabled", "last_success_at", "failing_since"]
+    list_display = ["name", "kind", "url", "handler", "enabled", "last_success_at", "failing_since"]
     list_filter = ["enabled"]
     search_fields = ["name", "url"]
     fields = [
-        "name", "url", "headers", "connection", "timeout", "enabled", "disabled_reason",
+        "name", "kind", "url", "handler", "headers", "connection", "timeout", "enabled",
+        "disabled_reason",
         "disable_after", "last_success_at", "failing_since",
     ]  # fmt: skip
     readonly_fields = ["disabled_reason", "last_success_at", "failing_since"]
@@ -34,6 +35,8 @@ class DestinationAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def response_add(self, request, obj, post_url_continue=None):
+        if obj.kind == Destination.Kind.HANDLER:  # nothing is signed for a handler
+            return super().response_add(request, obj, post_url_continue)
         return self._secret_page(request, obj, created=True)
 
     @admin.action(description="Release held forwards (oldest first)", permissions=["change"])

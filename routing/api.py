@@ -31,7 +31,8 @@ class DestinationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Destination
         fields = [
-            "id", "name", "url", "headers", "connection", "timeout", "enabled", "disabled_reason",
+            "id", "name", "kind", "url", "handler", "headers", "connection", "timeout", "enabled",
+            "disabled_reason",
             "disable_after", "failing_since", "last_success_at", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = [
@@ -46,7 +47,10 @@ class DestinationSerializer(serializers.ModelSerializer):
     def _current(self) -> dict:
         if self.instance is None:
             return {}
-        names = ["name", "url", "headers", "connection", "timeout", "enabled", "disable_after"]
+        names = [
+            "name", "kind", "url", "handler", "headers", "connection", "timeout", "enabled",
+            "disable_after",
+        ]  # fmt: skip
         return {n: getattr(self.instance, n) for n in names} | {"pk": self.instance.pk}
 
     def create(self, validated_data):

@@ -46,7 +46,10 @@ from django.utils import timezone
 
 from connections.errors import IntegrationError
 from core.redact import redact
+from webhooks import registry
 from webhooks.bodies import loads
+from webhooks.errors import PermanentError
+from webhooks.events import Event
 from webhooks.models import Delivery
 from webhooks.models.source import retry_delays
 from webhooks.signatures import standard_webhooks_key
@@ -266,6 +269,9 @@ def send_many(ids: list[int]) -> dict[int, str]:
             _hold(forward, why)
             outcomes[forward.pk] = F_.HELD
             continue
+        if destination.kind == Destination.Kind.HANDLER:
+            outcomes.update(_run_handler(forward, worker, now))
+            continue
         started, t0 = timezone.now(), time.perf_counter()
         try:
             body, headers = _request(forward)
@@ -293,10 +299,64 @@ class Sent:
     error: str
     final: bool = False
     """No retry can help (its transform fails on this delivery)."""
+    succeeded: bool | None = None
+    """A handler's result (HTTP forwards go by their status code)."""
 
     @property
     def ok(self) -> bool:
+        if self.succeeded is not None:
+            return self.succeeded
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class _Lost(Exception):
+    """The sweep took the forward back while its handler ran: roll the handler's writes back."""
+
+
+def _run_handler(forward: Forward, worker: str, claimed_at) -> dict[int, str]:
+    """Call a handler destination's handler with the event, in one transaction with the
+    forward's outcome: its writes commit with a delivered outcome, or not at all."""
+    path = forward.destination.handler
+    started, t0 = timezone.now(), time.perf_counter()
+    try:
+        with transaction.atomic():
+            handler = registry.handlers().get(path)
+            if handler is None:
+                raise PermanentError(f"No registered handler is called {path!r} any more.")
+            handler(_event(forward))
+            sent = Sent(forward, started, int((time.perf_counter() - t0) * 1000), {}, None, "",
+                        "", succeeded=True)  # fmt: skip
+            outcome = _settle([sent], worker, claimed_at)
+            if not outcome:
+                raise _Lost
+            return outcome
+    except _Lost:
+        return {}
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        sent = Sent(forward, started, int((time.perf_counter() - t0) * 1000), {}, None, "",
+                    error, final=isinstance(exc, PermanentError), succeeded=False)  # fmt: skip
+        return _settle([sent], worker, claimed_at)
+
+
+def _event(forward: Forward) -> Event:
+    """What a handler destination's handler receives: the webhooks Event, with the route's
+    transform applied to the payload when it has one."""
+    delivery, source = forward.delivery, forward.delivery.source
+    if forward.route.transform:
+        payload = evaluate(forward.route.transform, document(delivery))
+    else:
+        payload = source.receiver.parse(bytes(delivery.body), delivery.headers_view())
+    return Event(
+        provider=delivery.provider,
+        type=delivery.event_type,
+        delivery_id=delivery.pk,
+        external_id=delivery.external_id,
+        payload=payload,
+        source=source,
+        connection=source.connection,
+        attempt=forward.attempts,
+    )
 
 
 def _request(forward: Forward) -> tuple[bytes, dict]:

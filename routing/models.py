@@ -15,6 +15,7 @@ from django.utils import timezone
 from core import catalog
 from core.fields import EncryptedTextField
 from core.validators import RetrySchedule, validate_header_name, validate_header_value
+from webhooks import registry
 
 from .expressions import validate_expression
 
@@ -70,13 +71,29 @@ def validate_event_types(value) -> None:
 
 
 class Destination(models.Model):
-    """Where forwards go: an HTTP endpoint of the team's own."""
+    """Where forwards go: an HTTP endpoint of the team's own, or a registered Python handler
+    (run by the worker with the forward's retries, ordering, pause and replay)."""
+
+    class Kind(models.TextChoices):
+        HTTP = "http", "HTTP endpoint"
+        HANDLER = "handler", "Python handler"
 
     name = models.CharField(max_length=200, unique=True, help_text="What it is, for people.")
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.HTTP, help_text="Where forwards go."
+    )
     url = models.URLField(
         max_length=2000,
+        blank=True,
         validators=[validate_destination_url],
-        help_text="Where forwards are POSTed. Redirects are not followed.",
+        help_text="HTTP: where forwards are POSTed. Redirects are not followed.",
+    )
+    handler = models.CharField(
+        max_length=300,
+        blank=True,
+        choices=registry.handler_choices,
+        help_text="Handler: a registered handler (built-in or HUB_WEBHOOK_HANDLERS), called with "
+        "the event; its database writes commit with the forward's outcome or not at all.",
     )
     headers = models.JSONField(
         default=dict,
@@ -125,6 +142,12 @@ class Destination(models.Model):
         return self.secret
 
     def clean(self):
+        if self.kind == self.Kind.HTTP and not self.url:
+            raise ValidationError({"url": "An HTTP destination needs a URL."})
+        if self.kind == self.Kind.HANDLER and not self.handler:
+            raise ValidationError({"handler": "A handler destination names a handler."})
+        if self.kind == self.Kind.HANDLER and (self.url or self.connection_id):
+            raise ValidationError("A handler destination has no URL and no connection.")
         if self.connection_id and self.url:
             base = urlsplit(self.connection.spec.base_url)
             url = urlsplit(self.url)

@@ -462,3 +462,34 @@ def test_the_filter_tester_previews_on_a_recent_delivery_and_saves_nothing(
     assert result["filter"].startswith("filtered out")
     assert result["transform"] == "null"
     assert result["ordering_key"].startswith("error:")  # length() of a number: JMESPath's error
+
+
+def test_a_handler_destination_runs_a_registered_handler_with_the_forward_machinery(
+    make_source, post_webhook, api_client, settings
+):
+    from tests.models import SideEffect
+
+    settings.HUB_RETRY_TIME_SCALE = 0
+    refused = api_client.post(
+        "/api/v1/destinations/", {"name": "H", "kind": "handler", "handler": "os.system"},
+        format="json",
+    )  # fmt: skip
+    assert refused.status_code == 400 and "handler" in refused.json()  # only registered ones
+    made = api_client.post(
+        "/api/v1/destinations/",
+        {"name": "Flaky handler", "kind": "handler", "handler": "tests.handlers.fail_twice"},
+        format="json",
+    )  # fmt: skip
+    assert made.status_code == 201, made.content
+    destination = Destination.objects.get(pk=made.json()["id"])
+    source, secret = make_source("generic")
+    Route.objects.create(name="to code", source=source, destination=destination)
+    body, headers = signers.make_generic(secret, str(uuid.uuid4()), body=b'{"n": 1}')
+    pk = post_webhook(source, body, {**headers, "X-Event": "anything"}).json()["id"]
+    process(pk)  # no handler of its own for 'anything': ignored, but forwarded to the handler
+    fw = Forward.objects.get(delivery_id=pk)
+    assert [forwarding.send(fw.pk) for _ in range(3)] == ["retrying", "retrying", "delivered"]
+    # the failed attempts' writes rolled back with their outcome; the third committed with it
+    assert list(SideEffect.objects.filter(delivery_id=pk).values_list("attempt", flat=True)) == [3]
+    errors = list(fw.attempt_set.values_list("error", flat=True))
+    assert errors[0].startswith("ConnectionError: attempt 1") and errors[2] == ""

@@ -51,6 +51,20 @@ def table(provider: str) -> DispatchTable:
     return DispatchTable(handlers=handlers, ignored=frozenset(ignored - set(handlers)))
 
 
+def handlers() -> dict[str, Callable]:
+    """Every registered handler (built-in and from settings), by its dotted path: what a
+    routing destination of kind "handler" may name."""
+    found = {}
+    for provider in catalog.receivers():
+        for handler in table(provider).handlers.values():
+            found[f"{handler.__module__}.{handler.__qualname__}"] = handler
+    return dict(sorted(found.items()))
+
+
+def handler_choices() -> list[tuple[str, str]]:
+    return [(path, path) for path in handlers()]
+
+
 def check() -> None:
     known = catalog.receivers()
     unknown = (set(settings.HUB_WEBHOOK_HANDLERS) | set(settings.HUB_WEBHOOK_IGNORED_EVENTS)) - set(
