@@ -166,7 +166,8 @@ def test_the_stack_recovers_by_itself_and_loses_nothing(tmp_path, chaos_db):
                 outage["to"] = time.monotonic() - start
                 admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             elif what == "kill_worker":
-                os.kill(_program(supervisor.pid, b"hub\x00worker\x00"), signal.SIGKILL)
+                worker = _program(supervisor.pid, b"hub\x00worker\x00")
+                os.killpg(os.getpgid(worker), signal.SIGKILL)  # the worker and its pool
             elif what == "kill_web_worker":
                 web = _program(supervisor.pid, b"gunicorn")
                 os.kill(_children(web)[0], signal.SIGKILL)

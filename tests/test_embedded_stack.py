@@ -54,7 +54,7 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
 
         # nothing stays down: the worker killed -9 is restarted and processes the next one
         (worker,) = [p for p in _processes_with(str(data_dir)) if _is_worker_main(p)]
-        os.kill(worker, signal.SIGKILL)
+        os.killpg(os.getpgid(worker), signal.SIGKILL)  # the worker and its pool, as in a crash
         stack.wait_until(
             lambda: (
                 [p for p in _processes_with(str(data_dir)) if _is_worker_main(p)]
@@ -78,7 +78,7 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
         returncode = stack.stop(proc, sig=signal.SIGINT, timeout=30)
     assert returncode is not None, log.read_text()[-3000:]
     assert stack.wait_until(
-        lambda: not _processes_with(str(data_dir)), timeout=15, what="web, worker and beat to stop"
+        lambda: not _processes_with(str(data_dir)), timeout=45, what="web, worker and beat to stop"
     )
 
 
