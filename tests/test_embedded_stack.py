@@ -76,7 +76,7 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
         css = requests.get(f"http://127.0.0.1:{port}{stylesheet}", timeout=10)
         assert css.status_code == 200 and "body" in css.text
     finally:
-        returncode = stack.stop(proc, sig=signal.SIGINT, timeout=30)
+        returncode = stack.stop(proc, sig=signal.SIGINT, timeout=60)
     assert returncode is not None, log.read_text()[-3000:]
     try:
         stack.wait_until(
