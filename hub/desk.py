@@ -206,7 +206,7 @@ def _forward_filters(params):
 
 
 @login_required
-@staff_only
+@permission_required("routing.view_forward", raise_exception=True)
 def forwards_desk(request):
     """Forwards by destination, route, status and time; replay every match as a job."""
     destination, route, statuses, since, error = _forward_filters(request.GET)
@@ -258,7 +258,7 @@ def forwards_replay(request):
 
 
 @login_required
-@staff_only
+@permission_required("routing.view_forwardjob", raise_exception=True)
 def forward_job(request, pk):
     job = get_object_or_404(ForwardJob.objects.select_related("destination", "route"), pk=pk)
     running = job.state in (ForwardJob.State.PENDING, ForwardJob.State.RUNNING)

@@ -124,6 +124,10 @@ class Destination(models.Model):
     disabled_reason = models.CharField(max_length=500, blank=True, help_text="Why it was disabled.")
     disable_after = models.DurationField(
         default=timedelta(days=3),
+        validators=[
+            MinValueValidator(timedelta(minutes=10)),
+            MaxValueValidator(timedelta(days=365)),
+        ],
         help_text="Disable it when it has failed this long without a success (forwards are held).",
     )
     failing_since = models.DateTimeField(

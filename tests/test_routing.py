@@ -286,6 +286,7 @@ def test_destination_urls_and_headers_are_checked_against_their_grammar(api_clie
     assert post(headers={"Bad Name": "x"}).status_code == 400
     assert post(headers={"X-Team": "a\r\nInjected: 1"}).status_code == 400
     assert post(headers={"webhook-signature": "v1,forged"}).status_code == 400
+    assert post(disable_after="-1 00:00:00").status_code == 400  # would disable at once
     assert post(headers={"X-Team": "billing"}).status_code == 201
 
 
@@ -357,6 +358,11 @@ def test_support_recovers_a_destination_as_a_job_with_progress(
         forwarding.send(fw.pk)
     assert set(Forward.objects.values_list("status", flat=True)) == {"delivered"}
     assert receiver.answered == [503, 503, 503, 200, 200, 200]
+    end_user = django_user_model.objects.create_user("eu", password="pw-eu-123456", is_staff=True)
+    client.force_login(end_user)  # staff status alone grants nothing: the role does
+    assert client.get("/support/forwards/").status_code == 403
+    assert client.get(f"/support/forward-jobs/{job.pk}/").status_code == 403
+    assert client.post("/support/forwards/replay/", {"status": "dead"}).status_code == 403
 
 
 def test_api_recover_starts_a_job(api_client, receivers):
