@@ -165,3 +165,23 @@ def create_github_source(env: dict, name: str) -> tuple[str, str]:
     )
     secret, source_id = out.split()[-2:]
     return secret, source_id
+
+
+def children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def cmdline(pid: int) -> bytes:
+    """A process's command line, arguments separated by NUL (b"" once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

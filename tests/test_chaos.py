@@ -56,27 +56,8 @@ class Redis:
         self.proc.wait()
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
 def _program(supervisor: int, marker: bytes) -> int:
-    (pid,) = [p for p in _children(supervisor) if marker in _cmdline(p)]
+    (pid,) = [p for p in stack.children(supervisor) if marker in stack.cmdline(p)]
     return pid
 
 
@@ -170,7 +151,7 @@ def test_the_stack_recovers_by_itself_and_loses_nothing(tmp_path, chaos_db):
                 os.killpg(os.getpgid(worker), signal.SIGKILL)  # the worker and its pool
             elif what == "kill_web_worker":
                 web = _program(supervisor.pid, b"gunicorn")
-                os.kill(_children(web)[0], signal.SIGKILL)
+                os.kill(stack.children(web)[0], signal.SIGKILL)
         last_fault = time.monotonic()
         sender.join(DURATION + 10)
 

@@ -54,7 +54,7 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
 
         # nothing stays down: the worker killed -9 is restarted and processes the next one
         (worker,) = [p for p in _processes_with(str(data_dir)) if _is_worker_main(p)]
-        for pid in [worker, *_children(worker)]:  # the worker and its pool, as in a crash
+        for pid in [worker, *stack.children(worker)]:  # the worker and its pool, as in a crash
             os.kill(pid, signal.SIGKILL)
         stack.wait_until(
             lambda: (
@@ -83,28 +83,13 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
             lambda: not _processes_with(str(data_dir)), timeout=45, what="everything to stop"
         )
     except TimeoutError:
-        left = {p: _cmdline(p) for p in _processes_with(str(data_dir))}
+        left = {
+            p: stack.cmdline(p).replace(b"\0", b" ").decode()
+            for p in _processes_with(str(data_dir))
+        }
         raise AssertionError(
             f"still running after Ctrl-C: {left}\n{log.read_text()[-3000:]}"
         ) from None
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return "?"
 
 
 def _is_worker_main(pid: int) -> bool:
