@@ -324,15 +324,18 @@ published by the sweep when due (long ETAs in a Redis broker outlive its visibil
 HUB_HANDLER_TIME_LIMIT = env.float("HUB_HANDLER_TIME_LIMIT", default=120.0)
 """A handler still running after this many seconds is stopped and counts as a failure."""
 HUB_CLAIM_TIMEOUT = env.float("HUB_CLAIM_TIMEOUT", default=300.0)
-"""A delivery claimed longer ago than this belongs to a worker that died: the sweep records
-the attempt as lost and queues the delivery again. Must exceed HUB_HANDLER_TIME_LIMIT."""
+"""Where rows cannot be locked (SQLite), a delivery claimed longer ago than this belongs to a
+worker that died: the sweep records the attempt as lost and queues the delivery again. Must
+exceed HUB_HANDLER_TIME_LIMIT. On PostgreSQL a running message locks its rows, so the sweep
+takes back an unlocked claim once it is HUB_SWEEP_LOST_AFTER old (webhooks.sweep)."""
 HUB_SWEEP_SECONDS = env.float("HUB_SWEEP_SECONDS", default=5.0)
 HUB_SWEEP_QUEUED_AFTER = env.float("HUB_SWEEP_QUEUED_AFTER", default=60.0)
 """A delivery still queued this long after it arrived (or was replayed) is published again:
 its message was never sent (broker down) or was lost."""
 HUB_SWEEP_LOST_AFTER = env.float("HUB_SWEEP_LOST_AFTER", default=5.0)
 """While the broker's queue is empty (Redis), a delivery queued this long was never handed over
-(its web process died first): it is published again without waiting HUB_SWEEP_QUEUED_AFTER."""
+(its web process died first): it is published again without waiting HUB_SWEEP_QUEUED_AFTER.
+On PostgreSQL, also the age at which a claim no running message holds is taken back."""
 HUB_FORWARD_CLAIM_TIMEOUT = env.float("HUB_FORWARD_CLAIM_TIMEOUT", default=120.0)
 """A forward claimed longer ago than this (seconds) is taken back by routing's sweep: its
 worker died. It must exceed the longest destination timeout (60 s) plus the connect timeout."""

@@ -40,11 +40,12 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 from django.core.mail import mail_admins
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 
 from connections.errors import IntegrationError
+from core import bulk
 from core.redact import redact
 from webhooks import registry
 from webhooks.bodies import loads
@@ -501,39 +502,15 @@ def _settle(results: list[Sent], worker: str, claimed_at) -> dict[int, str]:
 
 def _write_outcomes(rows: list[Forward], worker: str, claimed_at) -> set[int]:
     """Write the outcomes of the rows this claim still holds and release the claims; returns
-    their ids. One UPDATE ... FROM (VALUES ...) ... RETURNING on PostgreSQL (Django's
-    bulk_update builds a CASE per field and row and cost 40% of a forward's CPU); elsewhere
-    (the embedded SQLite) a locking read then bulk_update."""
-    if not rows:
-        return set()
-    if connection.vendor != "postgresql":
-        ours = set(
-            Forward.objects.select_for_update()
-            .filter(pk__in=[f.pk for f in rows], claimed_by=worker, claimed_at=claimed_at)
-            .values_list("pk", flat=True)
-        )
-        mine = [f for f in rows if f.pk in ours]
-        for forward in mine:
-            forward.claimed_at, forward.claimed_by = None, ""
-        fields = ["status", "next_attempt_at", "error", "last_response_status", "delivered_at"]
-        Forward.objects.bulk_update(mine, [*fields, "claimed_at", "claimed_by"])
-        return ours
-    values = ", ".join(["(%s, %s, %s::timestamptz, %s, %s::smallint, %s::timestamptz)"] * len(rows))
-    params = []
-    for f in rows:
-        params += [f.pk, f.status, f.next_attempt_at, f.error, f.last_response_status,
-                   f.delivered_at]  # fmt: skip
-    table = Forward._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS f SET status = v.status, next_attempt_at = v.next_at, "  # noqa: S608
-            "error = v.error, last_response_status = v.code, delivered_at = v.delivered, "
-            "claimed_at = NULL, claimed_by = '' "
-            f"FROM (VALUES {values}) AS v(id, status, next_at, error, code, delivered) "
-            "WHERE f.id = v.id AND f.claimed_by = %s AND f.claimed_at = %s RETURNING f.id",
-            [*params, worker, claimed_at],
-        )
-        return {row[0] for row in cursor.fetchall()}
+    their ids (one UPDATE ... FROM VALUES, core.bulk)."""
+    fields = ("status", "next_attempt_at", "error", "last_response_status", "delivered_at")
+    return bulk.update_from_values(
+        Forward,
+        fields,
+        [(f.pk, *(getattr(f, name) for name in fields)) for f in rows],
+        fence={"claimed_by": worker, "claimed_at": claimed_at},
+        constants={"claimed_at": None, "claimed_by": ""},
+    )
 
 
 def next_of_key(forward: Forward) -> list[int]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from webhooks import registry, sweep
 from webhooks.models import Attempt, Delivery
-from webhooks.processing import process
+from webhooks.processing import process, process_many
 
 from . import signers
 from .models import SideEffect
@@ -80,6 +80,32 @@ def test_failure_retries_on_the_schedule_then_dies_with_every_attempt_recorded(d
     assert not SideEffect.objects.filter(delivery_id=d.pk).exists()
 
 
+def test_one_message_commits_each_handler_with_its_own_outcome(deliver, make_source):
+    """A message's deliveries share one transaction: a failing handler's writes roll back with
+    its savepoint while the others' commit with their outcomes, and each has its attempt."""
+    source, _ = make_source("generic")
+    first, failing, last = (deliver(e, source) for e in ("test.count", "test.fail", "test.count"))
+    ignored = deliver("nothing.here", source)
+    ids = [first.pk, failing.pk, last.pk, ignored.pk]
+    outcomes = process_many(ids)
+    assert outcomes == {
+        first.pk: "processed",
+        failing.pk: "retrying",
+        last.pk: "processed",
+        ignored.pk: "ignored",
+    }
+    effects = SideEffect.objects.filter(delivery_id__in=ids)
+    assert sorted(effects.values_list("delivery_id", flat=True)) == [first.pk, last.pk]
+    for pk, outcome in ((first.pk, "processed"), (failing.pk, "failed"), (ignored.pk, "ignored")):
+        assert list(Attempt.objects.filter(delivery_id=pk).values_list("outcome", flat=True)) == [
+            outcome
+        ]
+    failed = Delivery.objects.get(pk=failing.pk)
+    assert failed.next_attempt_at and "downstream refused" in failed.error
+    assert "sk_live_abcdef123456" not in failed.error  # token-like values are redacted
+    assert process_many(ids) == {}  # nothing due: a duplicate message claims nothing
+
+
 def test_permanent_error_goes_straight_to_dead(deliver):
     d = deliver("test.permanent")
     assert process(d.pk) == "dead"
@@ -98,6 +124,7 @@ def test_flaky_handler_ends_processed_after_three_attempts(deliver):
 
 def test_sweep_recovers_a_claim_left_by_a_dead_worker(deliver, settings):
     settings.HUB_CLAIM_TIMEOUT = 1
+    settings.HUB_SWEEP_LOST_AFTER = 1
     d = deliver("test.count")
     old = timezone.now() - timedelta(seconds=5)
     Delivery.objects.filter(pk=d.pk).update(
@@ -110,6 +137,42 @@ def test_sweep_recovers_a_claim_left_by_a_dead_worker(deliver, settings):
     assert (lost.outcome, lost.number, lost.worker, lost.started_at) == ("lost", 1, "gone:1", old)
     assert process(d.pk) == "processed"
     assert [a.outcome for a in d.attempt_set.order_by("number")] == ["lost", "processed"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweep_skips_a_claim_a_running_message_holds_and_takes_a_dead_ones_back_in_seconds(
+    deliver, settings
+):
+    """On PostgreSQL a running message locks its rows: the sweep leaves them alone however old
+    the claim, and takes the claim back as soon as the lock goes with the worker's connection."""
+    import psycopg
+    from django.db import connection
+
+    settings.HUB_CLAIM_TIMEOUT = 3600  # age alone would never take it back
+    settings.HUB_SWEEP_LOST_AFTER = 1
+    d = deliver("test.count")
+    Delivery.objects.filter(pk=d.pk).update(
+        status="processing",
+        claimed_at=timezone.now() - timedelta(seconds=30),
+        claimed_by="busy:1",
+        attempts=1,
+        tries=1,
+    )
+    db = connection.settings_dict
+    worker = psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"]
+    )
+    try:
+        worker.execute("SELECT id FROM webhooks_delivery WHERE id = %s FOR UPDATE", [d.pk])
+        assert sweep.recover_lost_claims() == 0
+        assert Delivery.objects.get(pk=d.pk).status == "processing"
+    finally:
+        worker.close()  # the worker dies: its lock goes with its connection
+    assert sweep.recover_lost_claims() == 1
+    d.refresh_from_db()
+    assert d.status == "retrying"
+    assert d.attempt_set.get().outcome == "lost"
+    assert process(d.pk) == "processed"
 
 
 def test_sweep_publishes_due_retries_and_stale_queued(deliver, settings):

@@ -1,21 +1,25 @@
 """Processing stored deliveries: claim, dispatch, record the outcome, schedule a retry.
 
-Contract of ``process_many(ids)`` (and ``process(id)``):
+Contract of ``process_many(ids)`` (and ``process(id)``), for the ids of one message:
 
 - Claim: one conditional UPDATE moves those of ``ids`` that are ``queued``/``retrying`` and due
-  to ``processing`` (claimed_at, claimed_by, attempts+1, tries+1); one SELECT reads the rows
-  this worker won. Another worker's concurrent claim gets 0 rows for them.
-- Run, one delivery at a time, each in its own transaction: the handler from the provider's
-  dispatch table, then the outcome (``processed``; ``ignored`` when there is no handler, with
-  the reason) and its ``Attempt`` row. If the handler raises, that transaction rolls back (its
-  writes with it) and a second one records ``retrying`` (``next_attempt_at`` from the schedule
-  with full jitter) or ``dead`` (retries exhausted, or ``PermanentError``). The outcome UPDATE
-  is fenced on this worker's claim (``status='processing' AND attempts=<ours>``): if the sweep
-  gave the delivery to another worker meanwhile, nothing of ours commits (``ClaimLost``).
-- A worker that dies mid-handler leaves the row ``processing``; the sweep records that
-  attempt as ``lost`` and queues the delivery again.
+  to ``processing`` (claimed_at, claimed_by, attempts+1, tries+1) and commits it; one SELECT
+  reads the rows this worker won. Another worker's concurrent claim gets 0 rows for them.
+- ``deliveries_claimed`` is sent for them (routing fans them out; see webhooks.signals).
+- Then one transaction for the message: the claimed rows are locked (``SELECT ... FOR UPDATE``
+  fenced on this claim; the sweep skips locked rows), each delivery's handler from the
+  provider's dispatch table runs in its own savepoint under the handler time limit, and the
+  outcomes are written together: one UPDATE of the deliveries fenced on the claim
+  (``processed``; ``ignored`` with the reason when there is no handler; ``retrying`` with
+  ``next_attempt_at`` from the schedule with full jitter, or ``dead`` when retries are
+  exhausted or on ``PermanentError``), one INSERT of their ``Attempt`` rows. A handler that
+  raises has its savepoint rolled back (its writes with it); a handler's writes commit with
+  its outcome or not at all. If the sweep took any of the message's deliveries before the
+  lock (``ClaimLost``), nothing of the message commits and the sweep handles the rest.
+- A worker that dies mid-message leaves its rows ``processing``; the sweep records those
+  attempts as ``lost`` and queues the deliveries again.
 
-Returns the outcome per claimed id (ids not claimed are absent).
+Returns the outcome per processed id (ids not claimed are absent).
 """
 
 import logging
@@ -27,14 +31,15 @@ import threading
 import time
 import traceback
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core import rollups
+from core import bulk, rollups
 from core.redact import redact
 
 from . import counts, registry
@@ -98,7 +103,23 @@ def time_limit(seconds: float):
 
 
 class ClaimLost(Exception):
-    """The sweep gave this delivery to another worker while ours was still running."""
+    """The sweep gave some of this message's deliveries to another worker while ours ran."""
+
+
+@dataclass
+class Result:
+    """One delivery's attempt, as the message's transaction records it."""
+
+    delivery: Delivery
+    status: str
+    outcome: str
+    duration_ms: int
+    finished: datetime
+    note: str = ""
+    error: Exception | None = None
+    message: str = ""
+    trace: str = ""
+    next_at: datetime | None = None
 
 
 def process(delivery_id: int) -> str | None:
@@ -106,15 +127,22 @@ def process(delivery_id: int) -> str | None:
 
 
 def process_many(ids: list[int]) -> dict[int, str]:
-    outcomes = {}
     claimed = _claim(ids)
-    announced = _announce(claimed)
-    for delivery in claimed:
-        try:
-            outcomes[delivery.pk] = _run(delivery, announced)
-        except ClaimLost:
-            logger.warning("webhooks.process.claim_lost", extra={"delivery_id": delivery.pk})
-    return outcomes
+    if not claimed:
+        return {}
+    unannounced = _announce(claimed)
+    try:
+        with transaction.atomic():
+            held = _lock(claimed)
+            results = [_run(d, unannounced.get(d.pk)) for d in claimed if d.pk in held]
+            _record(results)
+    except ClaimLost as lost:
+        logger.warning("webhooks.process.claim_lost", extra={"delivery_ids": lost.args[0]})
+        return {}
+    for result in results:
+        if result.next_at is not None:
+            _schedule_retry(result.delivery.pk, result.next_at)
+    return {result.delivery.pk: result.status for result in results}
 
 
 def _claim(ids: list[int]) -> list[Delivery]:
@@ -141,84 +169,134 @@ def _claim(ids: list[int]) -> list[Delivery]:
     )
 
 
-def _announce(deliveries: list[Delivery]) -> bool:
-    """``deliveries_claimed`` for the whole message (routing fans them out in bulk); False when
-    a receiver failed: each delivery's attempt then sends it again for itself."""
-    if not deliveries:
-        return True
+def _lock(claimed: list[Delivery]) -> set[int]:
+    """Lock the rows still under this claim until the message commits (PostgreSQL): while the
+    lock is held the sweep skips them, so the claim cannot be lost under a running handler,
+    and once this process dies the lock goes with its connection. Returns their ids."""
+    first = claimed[0]
+    return set(
+        Delivery.objects.select_for_update()
+        .filter(
+            pk__in=[d.pk for d in claimed],
+            status=S.PROCESSING,
+            claimed_by=first.claimed_by,
+            claimed_at=first.claimed_at,
+        )
+        .values_list("pk", flat=True)
+    )
+
+
+def _announce(deliveries: list[Delivery]) -> dict[int, Exception]:
+    """``deliveries_claimed`` for the whole message (routing fans them out in bulk); if a
+    receiver fails, again for each delivery on its own. Returns the error of each delivery
+    whose announcement failed: its attempt fails with it (and is retried)."""
     try:
         deliveries_claimed.send(sender=Delivery, deliveries=deliveries)
+        return {}
     except Exception:
         logger.warning("webhooks.process.announce_failed", exc_info=True)
-        return False
-    return True
+    failed = {}
+    for delivery in deliveries:
+        try:
+            deliveries_claimed.send(sender=Delivery, deliveries=[delivery])
+        except Exception as exc:
+            failed[delivery.pk] = exc
+    return failed
 
 
-def _run(delivery: Delivery, announced: bool = False) -> str:
+def _run(delivery: Delivery, unannounced: Exception | None = None) -> Result:
+    """Run the delivery's handler in a savepoint (its writes commit with the outcome or not at
+    all) and say what became of it; writes nothing else."""
     handler, reason = registry.table(delivery.provider).resolve(delivery.event_type)
     started = time.monotonic()
     try:
-        if not announced:
-            deliveries_claimed.send(sender=Delivery, deliveries=[delivery])
+        if unannounced is not None:
+            raise unannounced
         if handler is None:
             note = f"{delivery.provider} {delivery.event_type or '(no event type)'}: {reason}"
-            with transaction.atomic():
-                _finish(delivery, S.IGNORED, Attempt.Outcome.IGNORED, started, note=note)
-            return S.IGNORED
-        with transaction.atomic():
-            with time_limit(settings.HUB_HANDLER_TIME_LIMIT * settings.HUB_RETRY_TIME_SCALE):
-                handler(_event(delivery))
-            _finish(delivery, S.PROCESSED, Attempt.Outcome.PROCESSED, started)
-        return S.PROCESSED
-    except ClaimLost:
-        raise
+            return _result(delivery, S.IGNORED, Attempt.Outcome.IGNORED, started, note=note)
+        limit = settings.HUB_HANDLER_TIME_LIMIT * settings.HUB_RETRY_TIME_SCALE
+        with transaction.atomic(), time_limit(limit):
+            handler(_event(delivery))
+        return _result(delivery, S.PROCESSED, Attempt.Outcome.PROCESSED, started)
     except Exception as exc:
         status, outcome = _failure(delivery, exc)
-        with transaction.atomic():
-            next_at = _finish(delivery, status, outcome, started, error=exc)
-    if next_at is not None:
-        _schedule_retry(delivery.pk, next_at)
-    return status
+        return _result(delivery, status, outcome, started, error=exc)
 
 
-def _finish(delivery, status, outcome, started, note="", error=None):
-    """Record the outcome and its attempt under this worker's claim (ClaimLost if the sweep took
-    it back: then nothing of this attempt commits); returns next_attempt_at or None."""
-    duration_ms = int((time.monotonic() - started) * 1000)
+def _result(delivery, status, outcome, started, note="", error=None) -> Result:
     finished = timezone.now()
-    message, trace = _error_text(delivery, error)
-    if error is not None:
-        note = f"{type(error).__name__}: {message}"[:2000]
-        rollups.record_error(
-            DeliveryErrorGroup,
-            {"source_id": delivery.source_id},
-            type(error).__name__,
-            message,
-            finished,
-            example_delivery_id=delivery.pk,
-        )
     next_at = None
     if status == S.RETRYING:
         next_at = finished + timedelta(seconds=_delay(delivery.source, delivery.tries))
-    _set_outcome(delivery, status, note, next_at, finished)
-    Attempt.objects.create(
-        delivery_id=delivery.pk,
-        number=delivery.attempts,
-        started_at=delivery.claimed_at,
-        finished_at=finished,
-        duration_ms=duration_ms,
-        outcome=outcome,
-        error_class=type(error).__name__ if error is not None else "",
-        error_message=message[:5000],
-        traceback=trace,
-        worker=delivery.claimed_by,
-        replayed_by=delivery.replay_requested_by,
+    message, trace = _error_text(delivery, error)
+    if error is not None:
+        note = f"{type(error).__name__}: {message}"[:2000]
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return Result(
+        delivery, status, outcome, duration_ms, finished, note, error, message, trace, next_at
     )
-    ended = attempt_counts(outcome, replay=bool(delivery.replay_requested_by))
-    transaction.on_commit(
-        lambda: counts.count(delivery.source_id, finished, latency_ms=duration_ms, **ended)
+
+
+def _record(results: list[Result]) -> None:
+    """Record every outcome and its attempt in the message's transaction: one UPDATE of the
+    deliveries fenced on this worker's claim (ClaimLost if any slipped away: then nothing of
+    the message commits), one INSERT of the attempts, the error groups, and the counts after
+    the commit."""
+    if not results:
+        return
+    first = results[0].delivery
+    rows = [
+        (r.delivery.pk, r.status, r.note, r.next_at, None if r.next_at else r.finished)
+        for r in results
+    ]
+    held = bulk.update_from_values(
+        Delivery,
+        ("status", "error", "next_attempt_at", "processed_at"),
+        rows,
+        fence={
+            "status": S.PROCESSING,
+            "claimed_by": first.claimed_by,
+            "claimed_at": first.claimed_at,
+        },
+        constants={"claimed_at": None, "claimed_by": "", "replay_requested_by": ""},
     )
-    return next_at
+    if len(held) != len(results):
+        raise ClaimLost(sorted({r.delivery.pk for r in results} - held))
+    attempts = []
+    for r in results:
+        attempts.append(
+            Attempt(
+                delivery_id=r.delivery.pk,
+                number=r.delivery.attempts,
+                started_at=r.delivery.claimed_at,
+                finished_at=r.finished,
+                duration_ms=r.duration_ms,
+                outcome=r.outcome,
+                error_class=type(r.error).__name__ if r.error is not None else "",
+                error_message=r.message[:5000],
+                traceback=r.trace,
+                worker=r.delivery.claimed_by,
+                replayed_by=r.delivery.replay_requested_by,
+            )
+        )
+        if r.error is not None:
+            rollups.record_error(
+                DeliveryErrorGroup,
+                {"source_id": r.delivery.source_id},
+                type(r.error).__name__,
+                r.message,
+                r.finished,
+                example_delivery_id=r.delivery.pk,
+            )
+    Attempt.objects.bulk_create(attempts)
+    transaction.on_commit(lambda: _count(results))
+
+
+def _count(results: list[Result]) -> None:
+    for r in results:
+        ended = attempt_counts(r.outcome, replay=bool(r.delivery.replay_requested_by))
+        counts.count(r.delivery.source_id, r.finished, latency_ms=r.duration_ms, **ended)
 
 
 def _error_text(delivery, error) -> tuple[str, str]:
@@ -227,24 +305,6 @@ def _error_text(delivery, error) -> tuple[str, str]:
         return "", ""
     secrets = delivery.source.valid_secrets()
     return redact(str(error), secrets), redact(_traceback(error), secrets)
-
-
-def _set_outcome(delivery, status, note, next_at, finished) -> None:
-    """One UPDATE fenced on this worker's claim (status and attempt number); ClaimLost if it
-    matched nothing."""
-    held = Delivery.objects.filter(
-        pk=delivery.pk, status=S.PROCESSING, attempts=delivery.attempts
-    ).update(
-        status=status,
-        error=note,
-        next_attempt_at=next_at,
-        claimed_at=None,
-        claimed_by="",
-        processed_at=None if next_at else finished,
-        replay_requested_by="",
-    )
-    if not held:
-        raise ClaimLost(delivery.pk)
 
 
 def _failure(delivery: Delivery, exc: Exception):

@@ -3,9 +3,11 @@
 Contract of ``sweep()`` (Celery beat, every HUB_SWEEP_SECONDS), each step bounded by
 HUB_SWEEP_BATCH rows:
 
-1. deliveries ``processing`` whose claim is older than HUB_CLAIM_TIMEOUT belong to a dead
-   worker: their running attempt is recorded as ``lost`` and they are due again (or ``dead``
-   when that was their last try);
+1. deliveries ``processing`` whose claim no running message holds belong to a dead worker:
+   their running attempt is recorded as ``lost`` and they are due again (or ``dead`` when that
+   was their last try). On PostgreSQL that is an unlocked claim older than
+   HUB_SWEEP_LOST_AFTER (seconds after the worker died); elsewhere a claim older than
+   HUB_CLAIM_TIMEOUT (``lost_claim_age``);
 2. ``retrying`` deliveries whose ``next_attempt_at`` has come become ``queued`` and are
    published (so a backlog does not make every sweep publish them again);
 3. ``queued`` deliveries published more than HUB_SWEEP_QUEUED_AFTER ago and still waiting
@@ -18,7 +20,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from . import counts
@@ -41,16 +43,23 @@ def sweep() -> dict[str, int]:
 
 def recover_lost_claims() -> int:
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.HUB_CLAIM_TIMEOUT * settings.HUB_RETRY_TIME_SCALE)
+    stale = now - timedelta(seconds=lost_claim_age())
     rows = Delivery.objects.filter(status=S.PROCESSING, claimed_at__lt=stale).values_list(
         "pk", "source_id", "tries", "attempts", "claimed_at", "claimed_by", "replay_requested_by",
         "source__retry_schedule",
     )[: settings.HUB_SWEEP_BATCH]  # fmt: skip
-    recovered = []
+    taken, recovered = 0, []
     for pk, source_id, tries, attempts, claimed_at, claimed_by, replayed_by, schedule in rows:
         exhausted = tries > len(retry_delays(schedule))
         with transaction.atomic():
-            won = Delivery.objects.filter(pk=pk, status=S.PROCESSING, claimed_at__lt=stale).update(
+            # A row a running message holds is locked (webhooks.processing._lock): skip it.
+            free = Delivery.objects.select_for_update(skip_locked=True).filter(
+                pk=pk, status=S.PROCESSING, claimed_at__lt=stale
+            )
+            if not free.exists():
+                continue
+            taken += 1
+            free.update(
                 status=S.DEAD if exhausted else S.RETRYING,
                 next_attempt_at=None if exhausted else now,
                 error="The worker stopped before recording an outcome (killed or crashed).",
@@ -59,26 +68,36 @@ def recover_lost_claims() -> int:
                 processed_at=now if exhausted else None,
                 replay_requested_by="",
             )
-            if won:
-                Attempt.objects.create(
-                    delivery_id=pk,
-                    number=attempts,
-                    started_at=claimed_at,
-                    finished_at=now,
-                    outcome=Attempt.Outcome.LOST,
-                    error_class="WorkerLost",
-                    error_message="The worker stopped before recording an outcome.",
-                    worker=claimed_by,
-                    replayed_by=replayed_by,
-                )
-                lost = attempt_counts(Attempt.Outcome.LOST, replay=bool(replayed_by))
-                if exhausted:
-                    lost["dead"] = 1
-                transaction.on_commit(lambda c=lost, s=source_id: counts.count(s, now, **c))
-                if not exhausted:
-                    recovered.append(pk)
+            Attempt.objects.create(
+                delivery_id=pk,
+                number=attempts,
+                started_at=claimed_at,
+                finished_at=now,
+                outcome=Attempt.Outcome.LOST,
+                error_class="WorkerLost",
+                error_message="The worker stopped before recording an outcome.",
+                worker=claimed_by,
+                replayed_by=replayed_by,
+            )
+            lost = attempt_counts(Attempt.Outcome.LOST, replay=bool(replayed_by))
+            if exhausted:
+                lost["dead"] = 1
+            transaction.on_commit(lambda c=lost, s=source_id: counts.count(s, now, **c))
+            if not exhausted:
+                recovered.append(pk)
     publish(recovered)
-    return len(rows)
+    return taken
+
+
+def lost_claim_age() -> float:
+    """How old an unfinished claim must be before the sweep takes it back (seconds). On
+    PostgreSQL a running message keeps its rows locked and the sweep skips locked rows, so an
+    unlocked claim is a dead worker's once it is HUB_SWEEP_LOST_AFTER old (a message locks its
+    rows right after claiming them). Elsewhere (SQLite: no row locks) only age tells, and a
+    claim must outlive the longest handler: HUB_CLAIM_TIMEOUT."""
+    if connection.vendor == "postgresql" and connection.features.has_select_for_update_skip_locked:
+        return settings.HUB_SWEEP_LOST_AFTER
+    return settings.HUB_CLAIM_TIMEOUT * settings.HUB_RETRY_TIME_SCALE
 
 
 def publish_due_retries() -> int:

@@ -1,0 +1,54 @@
+"""Writing many rows' own values in one statement.
+
+``update_from_values(model, fields, rows, where=..., params=...)`` sets, for each row, its own
+values of ``fields`` (plus ``constants``, the same for every row) with one
+``WITH v(...) AS (VALUES ...) UPDATE ... FROM v ... RETURNING`` and returns the primary keys of
+the rows it changed: those that still held ``fence`` (such as "still claimed by me").
+PostgreSQL and SQLite (3.35 or newer: ``UPDATE ... FROM`` and ``RETURNING``) run the same
+statement. Django's ``bulk_update`` builds a ``CASE`` per field and row instead and cost a
+third to a half of a delivery's or a forward's CPU in the benchmarks.
+"""
+
+from django.db import connection
+
+
+def update_from_values(model, fields, rows, *, fence=None, constants=None) -> set:
+    """``rows``: (pk, value of each of ``fields``...) tuples. ``fence``: {field: value} a row
+    must still hold to be changed (e.g. this worker's claim). ``constants``: {field: value}
+    set on every row. Values are prepared by their fields (``get_db_prep_value``)
+    and cast to the column type on PostgreSQL (a VALUES list has no types of its own)."""
+    if not rows:
+        return set()
+    opts = model._meta
+    pk = opts.pk
+    columns = [pk] + [opts.get_field(name) for name in fields]
+    postgres = connection.vendor == "postgresql"
+    cells = ", ".join(f"%s::{c.db_type(connection)}" if postgres else "%s" for c in columns)
+    values = ", ".join([f"({cells})"] * len(rows))
+    values_params = [
+        column.get_db_prep_value(value, connection)
+        for row in rows
+        for column, value in zip(columns, row, strict=True)
+    ]
+    names = ["_pk"] + [f"_{c.column}" for c in columns[1:]]
+    assignments = [f"{c.column} = v.{name}" for c, name in zip(columns[1:], names[1:], strict=True)]
+    constant_params = []
+    for name, value in (constants or {}).items():
+        field = opts.get_field(name)
+        assignments.append(f"{field.column} = %s")
+        constant_params.append(field.get_db_prep_value(value, connection))
+    where, fence_params = [f"t.{pk.column} = v._pk"], []
+    for name, value in (fence or {}).items():
+        field = opts.get_field(name)
+        where.append(f"t.{field.column} = %s")
+        fence_params.append(field.get_db_prep_value(value, connection))
+    qn = connection.ops.quote_name
+    # Names come from the model's meta and every value is a parameter.
+    sql = (
+        f"WITH v ({', '.join(names)}) AS (VALUES {values}) "  # noqa: S608
+        f"UPDATE {qn(opts.db_table)} AS t SET {', '.join(assignments)} FROM v "
+        f"WHERE {' AND '.join(where)} RETURNING {pk.column}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values_params, *constant_params, *fence_params])
+        return {row[0] for row in cursor.fetchall()}
