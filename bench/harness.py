@@ -128,6 +128,12 @@ class Services:
             if create:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
+    def flush_broker(self) -> None:
+        """Drop every queued message (the broker's Redis db only)."""
+        client = redis.Redis.from_url(self.broker_url)
+        client.flushdb()
+        client.close()
+
     def _flush_redis(self) -> None:
         for db in (self.broker_db, self.cache_db):
             client = redis.Redis.from_url(f"{self.redis_url}/{db}")

@@ -32,14 +32,21 @@ def wait_for_port(port: int, timeout: float = 30, proc: subprocess.Popen | None 
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
 
 
-def wait_until(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):
+def wait_until(
+    predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition", log=None
+):
+    """``predicate()``'s first true value; TimeoutError after ``timeout`` s, with the last 80
+    lines of ``log`` (a Path) when given, so that a failure says what the processes did."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise TimeoutError(f"{what} not reached after {timeout} s")
+    tail = ""
+    if log is not None and Path(log).exists():
+        tail = "\n" + "\n".join(Path(log).read_text(errors="replace").splitlines()[-80:])
+    raise TimeoutError(f"{what} not reached after {timeout} s{tail}")
 
 
 def hub_env(**overrides) -> dict:

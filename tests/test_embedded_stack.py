@@ -49,7 +49,9 @@ def test_make_run_processes_a_webhook_and_stops_on_ctrl_c(tmp_path):
                 ).fetchone()
             return row if row[0] not in ("queued", "processing") else None
 
-        status, attempts, error = stack.wait_until(outcome, timeout=60, what="worker outcome")
+        status, attempts, error = stack.wait_until(
+            outcome, timeout=60, what="worker outcome", log=log
+        )
         assert (status, attempts) == ("processed", 1), error
 
         # nothing stays down: the worker killed -9 is restarted and processes the next one

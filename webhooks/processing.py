@@ -6,10 +6,10 @@ Contract of ``process_many(ids)`` (and ``process(id)``), for the ids of one mess
   to ``processing`` (claimed_at, claimed_by, attempts+1, tries+1) and commits it; one SELECT
   reads the rows this worker won. Another worker's concurrent claim gets 0 rows for them.
 - ``deliveries_claimed`` is sent for them (routing fans them out; see webhooks.signals).
-- Then one transaction for the message: the claimed rows are locked (``SELECT ... FOR UPDATE``
-  fenced on this claim; the sweep skips locked rows), each delivery's handler from the
-  provider's dispatch table runs in its own savepoint under the handler time limit, and the
-  outcomes are written together: one UPDATE of the deliveries fenced on the claim
+- Then one transaction for the message (on SQLite one per delivery: see ``_groups``): the
+  claimed rows are locked (``SELECT ... FOR UPDATE`` fenced on this claim; the sweep skips
+  locked rows), each delivery's handler from the provider's dispatch table runs in its own
+  savepoint under the handler time limit, and the outcomes are written together: one UPDATE of the deliveries fenced on the claim
   (``processed``; ``ignored`` with the reason when there is no handler; ``retrying`` with
   ``next_attempt_at`` from the schedule with full jitter, or ``dead`` when retries are
   exhausted or on ``PermanentError``), one INSERT of their ``Attempt`` rows. A handler that
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -131,18 +131,30 @@ def process_many(ids: list[int]) -> dict[int, str]:
     if not claimed:
         return {}
     unannounced = _announce(claimed)
-    try:
-        with transaction.atomic():
-            held = _lock(claimed)
-            results = [_run(d, unannounced.get(d.pk)) for d in claimed if d.pk in held]
-            _record(results)
-    except ClaimLost as lost:
-        logger.warning("webhooks.process.claim_lost", extra={"delivery_ids": lost.args[0]})
-        return {}
+    results = []
+    for group in _groups(claimed):
+        try:
+            with transaction.atomic():
+                held = _lock(group)
+                done = [_run(d, unannounced.get(d.pk)) for d in group if d.pk in held]
+                _record(done)
+        except ClaimLost as lost:
+            logger.warning("webhooks.process.claim_lost", extra={"delivery_ids": lost.args[0]})
+            continue
+        results += done
     for result in results:
         if result.next_at is not None:
             _schedule_retry(result.delivery.pk, result.next_at)
     return {result.delivery.pk: result.status for result in results}
+
+
+def _groups(claimed: list[Delivery]) -> list[list[Delivery]]:
+    """The deliveries of each transaction: the whole message on PostgreSQL; one at a time on
+    SQLite, whose single write lock a transaction holds while its handlers run (the web
+    process's INSERTs wait for it), so a long message would stall intake."""
+    if connection.vendor == "sqlite":
+        return [[delivery] for delivery in claimed]
+    return [claimed]
 
 
 def _claim(ids: list[int]) -> list[Delivery]:

@@ -1,10 +1,12 @@
 -- wrk script of the ingest benchmark: POST one signed GitHub push body with a unique
 -- X-GitHub-Delivery per request, count answers by status, and print one JSON line at the end.
 --
--- wrk ... -s bench/wrk/github_push.lua URL -- BODY_FILE SIGNATURE DELIVERY_PREFIX
+-- wrk ... -s bench/wrk/github_push.lua URL -- BODY_FILE SIGNATURE DELIVERY_PREFIX [RATE]
 --   BODY_FILE  the exact bytes that were signed
 --   SIGNATURE  the X-Hub-Signature-256 value ("sha256=<hex>"), computed once: the body is fixed
 --   DELIVERY_PREFIX  unique per wrk run; ids are "<prefix>-<thread>-<counter>"
+--   RATE  optional: requests per second for this thread, on a fixed schedule (open loop: a slow
+--         answer does not push the next request back, as long as a connection is free)
 
 local threads = {}
 
@@ -27,6 +29,29 @@ function init(args)
    prefix = args[3] .. "-" .. thread_number .. "-"
    sent = 0
    statuses = {}
+   if args[4] then
+      pace(tonumber(args[4]))
+   end
+end
+
+-- Define wrk's delay() hook so that this thread's requests leave at start + n / rate.
+function pace(rate)
+   local ffi = require("ffi")
+   ffi.cdef[[
+      typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+      int clock_gettime(int clock, bench_timespec *ts);
+   ]]
+   local ts = ffi.new("bench_timespec")
+   local function now_ms()
+      ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+      return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+   end
+   local interval, due = 1000 / rate, nil
+   function delay()
+      local now = now_ms()
+      due = due and due + interval or now
+      return math.max(0, math.floor(due - now))
+   end
 end
 
 function request()
