@@ -1,12 +1,14 @@
-"""Writing many rows' own values in one statement.
+"""Writing many rows in one statement.
 
-``update_from_values(model, fields, rows, where=..., params=...)`` sets, for each row, its own
+``update_from_values(model, fields, rows, fence=..., constants=...)`` sets, for each row, its own
 values of ``fields`` (plus ``constants``, the same for every row) with one
 ``WITH v(...) AS (VALUES ...) UPDATE ... FROM v ... RETURNING`` and returns the primary keys of
 the rows it changed: those that still held ``fence`` (such as "still claimed by me").
 PostgreSQL and SQLite (3.35 or newer: ``UPDATE ... FROM`` and ``RETURNING``) run the same
 statement. Django's ``bulk_update`` builds a ``CASE`` per field and row instead and cost a
 third to a half of a delivery's or a forward's CPU in the benchmarks.
+
+``insert(objs)`` writes unsaved instances of one model with one multi-row INSERT.
 """
 
 from django.db import connection
@@ -52,3 +54,24 @@ def update_from_values(model, fields, rows, *, fence=None, constants=None) -> se
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values_params, *constant_params, *fence_params])
         return {row[0] for row in cursor.fetchall()}
+
+
+def insert(objs) -> None:
+    """One multi-row INSERT of unsaved instances of one model, ids not read back (Django's
+    ``bulk_create`` compiles per call what this builds from the model's meta: 0.6 ms a
+    message). Field defaults and ``auto_now_add`` apply as in ``save()`` (``pre_save``)."""
+    if not objs:
+        return
+    opts = type(objs[0])._meta
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    qn = connection.ops.quote_name
+    row = f"({', '.join(['%s'] * len(fields))})"
+    params = [
+        f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+            f"VALUES {', '.join([row] * len(objs))}",
+            params,
+        )

@@ -2,20 +2,22 @@
 
 Contract of ``process_many(ids)`` (and ``process(id)``), for the ids of one message:
 
-- Claim: one conditional UPDATE moves those of ``ids`` that are ``queued``/``retrying`` and due
-  to ``processing`` (claimed_at, claimed_by, attempts+1, tries+1) and commits it; one SELECT
-  reads the rows this worker won. Another worker's concurrent claim gets 0 rows for them.
+- Claim: one conditional UPDATE ... RETURNING moves those of ``ids`` that are
+  ``queued``/``retrying`` and due to ``processing`` (claimed_at, claimed_by, attempts+1,
+  tries+1), commits it and reads back the rows this worker won (with their sources from
+  ``source_cache``, as ingest reads them). Another worker's concurrent claim gets none.
 - ``deliveries_claimed`` is sent for them (routing fans them out; see webhooks.signals).
 - Then one transaction for the message (on SQLite one per delivery: see ``_groups``): the
   claimed rows are locked (``SELECT ... FOR UPDATE`` fenced on this claim; the sweep skips
   locked rows), each delivery's handler from the provider's dispatch table runs in its own
-  savepoint under the handler time limit, and the outcomes are written together: one UPDATE of the deliveries fenced on the claim
-  (``processed``; ``ignored`` with the reason when there is no handler; ``retrying`` with
-  ``next_attempt_at`` from the schedule with full jitter, or ``dead`` when retries are
-  exhausted or on ``PermanentError``), one INSERT of their ``Attempt`` rows. A handler that
-  raises has its savepoint rolled back (its writes with it); a handler's writes commit with
-  its outcome or not at all. If the sweep took any of the message's deliveries before the
-  lock (``ClaimLost``), nothing of the message commits and the sweep handles the rest.
+  savepoint under the handler time limit, and the outcomes are written together: one UPDATE
+  of the deliveries fenced on the claim (``processed``; ``ignored`` with the reason when there
+  is no handler; ``retrying`` with ``next_attempt_at`` from the schedule with full jitter, or
+  ``dead`` when retries are exhausted or on ``PermanentError``), one INSERT of their
+  ``Attempt`` rows. A handler that raises has its savepoint rolled back (its writes with it);
+  a handler's writes commit with its outcome or not at all. If the sweep took any of the
+  message's deliveries before the lock (``ClaimLost``), nothing of the message commits and
+  the sweep handles the rest.
 - A worker that dies mid-message leaves its rows ``processing``; the sweep records those
   attempts as ``lost`` and queues the deliveries again.
 
@@ -36,13 +38,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
+from connections.models import Connection
 from core import bulk, rollups
 from core.redact import redact
 
-from . import counts, registry
+from . import counts, registry, source_cache
 from .errors import PermanentError
 from .events import Event
 from .models import Attempt, Delivery, DeliveryErrorGroup
@@ -50,8 +52,6 @@ from .signals import deliveries_claimed
 
 logger = logging.getLogger(__name__)
 S = Delivery.Status
-# Decrypted only when needed (redacting an error), not for every delivery processed.
-SECRET_FIELDS = ("source__secret", "source__previous_secret", "source__connection__credentials")
 
 
 def attempt_counts(outcome: str, replay: bool) -> dict[str, int]:
@@ -158,27 +158,36 @@ def _groups(claimed: list[Delivery]) -> list[list[Delivery]]:
 
 
 def _claim(ids: list[int]) -> list[Delivery]:
+    """One UPDATE ... RETURNING: claim those of ``ids`` that are due and read them back, each
+    with its source (source_cache: configuration, as ingest reads it, at most
+    HUB_SOURCE_CACHE_SECONDS old) and the source's connection (read now: fresh credentials).
+    Raw SQL: compiling the ORM's claim and select_related read cost 3.5 ms a message."""
+    ids = [int(pk) for pk in ids]
+    if not ids:
+        return []
     now = timezone.now()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    won = Delivery.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        pk__in=ids,
-        status__in=S.CLAIMABLE,
-    ).update(
-        status=S.PROCESSING,
-        claimed_at=now,
-        claimed_by=worker,
-        attempts=F("attempts") + 1,
-        tries=F("tries") + 1,
+    meta = Delivery._meta
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in meta.concrete_fields)
+    sql = (
+        f"UPDATE {meta.db_table} SET status = %s, claimed_at = %s, claimed_by = %s, "  # noqa: S608
+        "attempts = attempts + 1, tries = tries + 1 "
+        f"WHERE id IN ({', '.join(['%s'] * len(ids))}) AND status IN (%s, %s) "
+        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) RETURNING {columns}"
     )
-    if not won:
-        return []
-    return list(
-        Delivery.objects.filter(pk__in=ids, status=S.PROCESSING, claimed_by=worker, claimed_at=now)
-        .select_related("source", "source__connection")
-        .defer(*SECRET_FIELDS)
-        .order_by("pk")
-    )
+    stamp = meta.get_field("claimed_at").get_db_prep_value(now, connection)
+    params = [S.PROCESSING, stamp, worker, *ids, *S.CLAIMABLE, stamp]
+    claimed = sorted(Delivery.objects.raw(sql, params), key=lambda d: d.pk)
+    links = {}
+    for delivery in claimed:
+        delivery.source = source_cache.get(str(delivery.source_id))
+        if delivery.source.connection_id:
+            links[delivery.source.connection_id] = None
+    if links:
+        links = Connection.objects.in_bulk(list(links))
+    for delivery in claimed:
+        delivery.linked_connection = links.get(delivery.source.connection_id)
+    return claimed
 
 
 def _lock(claimed: list[Delivery]) -> set[int]:
@@ -186,16 +195,17 @@ def _lock(claimed: list[Delivery]) -> set[int]:
     lock is held the sweep skips them, so the claim cannot be lost under a running handler,
     and once this process dies the lock goes with its connection. Returns their ids."""
     first = claimed[0]
-    return set(
-        Delivery.objects.select_for_update()
-        .filter(
-            pk__in=[d.pk for d in claimed],
-            status=S.PROCESSING,
-            claimed_by=first.claimed_by,
-            claimed_at=first.claimed_at,
-        )
-        .values_list("pk", flat=True)
+    when = Delivery._meta.get_field("claimed_at").get_db_prep_value(first.claimed_at, connection)
+    sql = (
+        f"SELECT id FROM {Delivery._meta.db_table} "  # noqa: S608
+        f"WHERE id IN ({', '.join(['%s'] * len(claimed))}) AND status = %s "
+        "AND claimed_by = %s AND claimed_at = %s"
     )
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*(d.pk for d in claimed), S.PROCESSING, first.claimed_by, when])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _announce(deliveries: list[Delivery]) -> dict[int, Exception]:
@@ -301,7 +311,7 @@ def _record(results: list[Result]) -> None:
                 r.finished,
                 example_delivery_id=r.delivery.pk,
             )
-    Attempt.objects.bulk_create(attempts)
+    bulk.insert(attempts)
     transaction.on_commit(lambda: _count(results))
 
 
@@ -357,6 +367,6 @@ def _event(delivery: Delivery) -> Event:
         external_id=delivery.external_id,
         payload=source.receiver.parse(bytes(delivery.body), delivery.headers_view()),
         source=source,
-        connection=source.connection,
+        connection=delivery.linked_connection,
         attempt=delivery.attempts,
     )
