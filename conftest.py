@@ -10,6 +10,8 @@ from tests import browsing, stack
 from tests.signers import GENERIC_CONFIG, as_meta
 from webhooks import counts, source_cache
 from webhooks.models import Source
+from webhooks.ratelimit import LIMITER
+from webhooks.store import WRITER
 
 
 def pytest_report_header(config):
@@ -38,16 +40,21 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    """Each test starts with an empty source cache and rate-limit counters."""
+    """Each test starts with an empty source cache and rate-limit counters (shared and this
+    process's), and leaves no ingest writer thread behind."""
     source_cache.clear()
     _clear_this_runs_cache()
     # Buffered call records and rollup counts of an earlier test belong to rolled-back rows.
     recorder.BUFFER.clear()
     counts.BUFFER.clear()
+    LIMITER.clear()
     yield
     source_cache.clear()
     recorder.BUFFER.clear()
     counts.BUFFER.clear()
+    # A transactional test's requests went through the group-commit writer, whose thread holds
+    # a connection of its own: close it before the test database is dropped.
+    WRITER.stop()
 
 
 def _clear_this_runs_cache():

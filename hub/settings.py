@@ -193,6 +193,14 @@ CELERY_TASK_ALWAYS_EAGER = False
 
 # --- Webhooks -----------------------------------------------------------------------------
 HUB_WEBHOOK_MAX_BODY_BYTES = env.int("HUB_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+HUB_RATE_SYNC_EVERY = env.int("HUB_RATE_SYNC_EVERY", default=20)
+HUB_RATE_SYNC_SECONDS = env.float("HUB_RATE_SYNC_SECONDS", default=0.2)
+"""A web process adds its count of a source's requests to the shared rate-limit counter every
+HUB_RATE_SYNC_EVERY requests or HUB_RATE_SYNC_SECONDS, and on every request near the limit
+(webhooks.ratelimit)."""
+HUB_INGEST_GROUP_COMMIT = env.bool("HUB_INGEST_GROUP_COMMIT", default=True)
+"""Concurrent deliveries of one web process are written with one multi-row INSERT by one writer
+thread (webhooks.store); each request still answers only once its row is committed."""
 HUB_REQUEST_BODY_CEILING = env.int("HUB_REQUEST_BODY_CEILING", default=10 * 1024 * 1024)
 """The most of any request body the web server reads (hub/asgi.py): larger ones are answered
 413 unread. A source's own limit (max_body_bytes) cannot exceed it."""

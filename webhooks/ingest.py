@@ -29,16 +29,16 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import JsonResponse
 from django.utils import timezone
-from django_ratelimit.core import get_usage
 
 from . import counts, source_cache
 from .bodies import clean_text
 from .incoming import BadContentLength, BodyTooLarge, read_body, remote_addr, stored_headers
 from .models import Delivery, Source
 from .publisher import enqueue
+from .ratelimit import LIMITER
 from .receiving import PayloadError
 from .signatures import SignatureError
-from .store import insert_delivery
+from .store import insert_delivery, insert_grouped
 
 logger = logging.getLogger(__name__)
 
@@ -138,11 +138,14 @@ def _accept(request, source: Source) -> JsonResponse:
 
 
 def _insert(**values) -> int:
-    """INSERT in autocommit (one round trip); inside a caller's transaction, in a savepoint so a
-    duplicate does not poison it."""
+    """INSERT in autocommit, grouped with this process's concurrent requests
+    (HUB_INGEST_GROUP_COMMIT, webhooks.store); inside a caller's transaction, on its connection
+    in a savepoint so a duplicate does not poison it."""
     if connection.in_atomic_block:
         with transaction.atomic():
             return insert_delivery(values)
+    if settings.HUB_INGEST_GROUP_COMMIT:
+        return insert_grouped(values)
     return insert_delivery(values)
 
 
@@ -156,21 +159,16 @@ def _named_headers(source: Source) -> tuple[str, ...]:
 
 
 def _check_rate(request, source: Source, group: str) -> None:
-    """429 when over the source's rate in ``group``. If the cache is down the limit fails open:
-    losing a provider's delivery is worse than accepting a burst."""
+    """429 when over the source's rate in ``group`` (webhooks.ratelimit: shared by every web
+    process, few cache round trips). If the cache is down the limit fails open: losing a
+    provider's delivery is worse than accepting a burst."""
     try:
-        usage = get_usage(
-            request,
-            group=group,
-            key=lambda group, req: str(source.pk),
-            rate=source.rate_limit,
-            increment=True,
-        )
+        usage = LIMITER.hit(group, str(source.pk), source.rate_limit)
     except Exception:
         logger.warning("webhooks.receive.ratelimit_unavailable", exc_info=True)
         return
-    if usage and usage["should_limit"]:
-        wait = max(1, int(usage["time_left"]))
+    if usage.should_limit:
+        wait = max(1, usage.time_left)
         which = "" if group == VERIFIED else " that failed verification"
         raise Refusal(
             429,
