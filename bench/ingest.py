@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import secrets
+import sqlite3
 import subprocess
 import sys
 import time
@@ -357,6 +358,101 @@ def print_table(summary: list[dict], cfg: Config) -> None:
         )
 
 
+class SqliteFile:
+    """Counting rows of a SQLite database file, in place of harness.Services for the embedded
+    round (no PostgreSQL backends to meter)."""
+
+    wait_quiet = harness.Services.wait_quiet
+
+    def __init__(self, path):
+        self.path = path
+
+    def count(self, query: str, params=()) -> int:
+        with sqlite3.connect(self.path, timeout=30) as db:
+            return int(db.execute(query, params).fetchone()[0])
+
+    def backend_pids(self) -> list[int]:
+        return []
+
+
+def embedded_round(cfg: Config, workdir: Path, body: bytes, body_path) -> list[dict]:
+    """One round at BENCH_EMBEDDED_CONNECTIONS on the embedded stack, as `make run` serves it
+    (SQLite WAL, diskcache, the SQLite broker; gunicorn over 2 uvicorn workers), beside the floor
+    on SQLite (the bare INSERT view, gunicorn sync, the same SQLite settings)."""
+    data = workdir / "embedded"
+    data.mkdir(exist_ok=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "HUB_"))
+        and k not in ("DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL")
+    }
+    env.update(
+        HUB_DATA_DIR=str(data / "hub"),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        PYTHONPATH=str(harness.HUB_DIR),
+        PYTHONUNBUFFERED="1",
+    )
+    floor_db = data / "floor.sqlite3"
+    floor_env = dict(
+        env,
+        DATABASE_URL=f"sqlite:///{floor_db}",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_SETTINGS_MODULE="bench.floor.settings",
+        PYTHONPATH=str(harness.ROOT),
+    )
+    source_id, secret = prepare_hub(env)
+    prepare_floor(floor_env)
+    signature = sign(secret, body)
+    conns = harness.env_int("BENCH_EMBEDDED_CONNECTIONS", 32)
+    results = []
+    with ExitStack() as stack:
+        hub = stack.enter_context(
+            harness.Gunicorn(
+                "embedded-hub",
+                "hub.asgi:application",
+                env,
+                workdir,
+                workers=cfg.workers,
+                chdir=harness.HUB_DIR,
+                worker_class=HUB_WORKER_CLASS,
+            )  # fmt: skip
+        )
+        floor = stack.enter_context(
+            harness.Gunicorn(
+                "embedded-floor", "bench.floor.wsgi", floor_env, workdir, workers=cfg.workers
+            )  # fmt: skip
+        )
+        hub_db = SqliteFile(data / "hub" / "hub.sqlite3")
+        targets = [
+            Target("hub", f"{hub.base_url}/webhooks/{source_id}/", HUB_ROWS, hub, hub_db),
+            Target("floor", f"{floor.base_url}/ingest/", FLOOR_ROWS, floor, SqliteFile(floor_db)),
+        ]
+        for target in targets:
+            tag = f"embedded-{secrets.token_hex(4)}-{target.name}"
+            r = measure(target.services, target, cfg, conns, body_path, signature, tag)
+            results.append(r)
+            harness.log(
+                f"  embedded c={conns:<3} {target.name:<5} {r['rps']:8.1f} req/s"
+                f"  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms"
+                f"  rows-2xx {r['rows_minus_2xx']:+d}"
+            )
+    return results
+
+
+def print_embedded(results: list[dict]) -> dict:
+    hub, floor = results
+    ratio = hub["rps"] / floor["rps"]
+    print(
+        f"\nEmbedded stack (make run's defaults: SQLite WAL, diskcache, SQLite broker), "
+        f"{hub['connections']} connections, one round: hub {hub['rps']:,.0f} req/s "
+        f"(p99 {hub['p99_ms']:.1f} ms) against a bare INSERT view on SQLite {floor['rps']:,.0f} "
+        f"req/s (p99 {floor['p99_ms']:.1f} ms): {ratio:.2f}x; nothing lost: "
+        f"{'ok' if hub['nothing_lost'] else 'NO'}"
+    )
+    return {"hub": hub, "floor": floor, "throughput_ratio": round(ratio, 3)}
+
+
 def main() -> int:
     harness.exit_on_sigterm()
     cfg = Config.from_env()
@@ -405,6 +501,9 @@ def main() -> int:
         }
         results = run_rounds(services, targets, cfg, body_path, signature)
         versions = services.versions()
+    embedded = []
+    if os.environ.get("BENCH_EMBEDDED", "1") == "1":
+        embedded = embedded_round(cfg, workdir, body, body_path)
 
     summary = summarise(results, cfg)
     met = all(all(s["targets"].values()) for s in summary)
@@ -437,11 +536,14 @@ def main() -> int:
                 "lost": "0 <= rows - 2xx <= connections per round",
             },
             "summary": summary,
+            "embedded": embedded,
             "all_targets_met": met,
             "rounds": results,
         },
     )
     print_table(summary, cfg)
+    if embedded:
+        print_embedded(embedded)
     harness.log(f"results: {path.relative_to(harness.ROOT)} ({time.monotonic() - started:.0f} s)")
     if cfg.strict and not met:
         return 1

@@ -50,3 +50,4 @@ section bench/processing.py
 section bench/client.py
 section bench/dashboard.py
 section bench/forwarding.py
+section bench/sustained.py

@@ -104,7 +104,7 @@ def test_a_row_the_database_refuses_fails_only_its_own_request(make_source, writ
     assert Delivery.objects.filter(external_id__startswith="ok-").count() == 5
 
 
-def test_after_a_lost_connection_the_next_group_reconnects(make_source, writer):
+def test_a_connection_lost_between_groups_is_replaced_before_the_next(make_source, writer):
     source, _ = make_source("github")
     writer.insert(_row(source, "before"))
     with connection.cursor() as cursor:
@@ -116,7 +116,5 @@ def test_after_a_lost_connection_the_next_group_reconnects(make_source, writer):
             " AND pid NOT IN (pg_backend_pid(), %s)",
             [connection.settings_dict["NAME"], ours],
         )
-    with pytest.raises(DatabaseError):
-        writer.insert(_row(source, "during"))  # fails on the dead connection: answered 503
-    assert isinstance(writer.insert(_row(source, "after")), int)
+    assert isinstance(writer.insert(_row(source, "after")), int)  # a health check, a new one
     assert set(Delivery.objects.values_list("external_id", flat=True)) == {"before", "after"}

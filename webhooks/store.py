@@ -13,8 +13,9 @@ be written, and one writer thread (its own database connection) writes them with
 ``insert_delivery``; nothing waits on a timer: under light load a group is one row, under heavy
 load it is every row that arrived while the previous statement ran. A group that breaks a
 constraint or holds a value its column refuses is written again one row at a time, so each
-request gets its own answer; a lost database connection fails every request of the group (each
-answers 503) and the next group opens a new one.
+request gets its own answer. Before each group the writer checks its connection as a request
+would (``close_old_connections`` with ``CONN_HEALTH_CHECKS``), so a database restart costs no
+answer; a connection lost during a statement fails that group (each request answers 503).
 """
 
 import logging
@@ -23,7 +24,14 @@ import queue
 import threading
 from functools import cache
 
-from django.db import DatabaseError, DataError, IntegrityError, connection, connections
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    close_old_connections,
+    connection,
+    connections,
+)
 
 from .models import Delivery
 
@@ -146,6 +154,9 @@ class GroupWriter:
                     self._queue.put(None)  # end after this group
                     break
                 group.append(item)
+            # As at the start of a request: with CONN_HEALTH_CHECKS the next query first checks
+            # the connection, so a database restart costs no group its answer.
+            close_old_connections()
             self._write(group)
             self.groups += 1
             self.rows += len(group)

@@ -11,13 +11,20 @@ CREATE TABLE IF NOT EXISTS bench_floor_delivery (
     body bytea NOT NULL
 )
 """
+CREATE_TABLE_SQLITE = """
+CREATE TABLE IF NOT EXISTS bench_floor_delivery (
+    id integer PRIMARY KEY AUTOINCREMENT,
+    received_at text NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    body blob NOT NULL
+)
+"""
 INSERT = "INSERT INTO bench_floor_delivery (body) VALUES (%s) RETURNING id"
 COUNT = "SELECT count(*) FROM bench_floor_delivery"
 
 
 def create_table() -> None:
     with connection.cursor() as cursor:
-        cursor.execute(CREATE_TABLE)
+        cursor.execute(CREATE_TABLE_SQLITE if connection.vendor == "sqlite" else CREATE_TABLE)
 
 
 def receive(request):
