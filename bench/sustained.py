@@ -201,7 +201,7 @@ def print_table(capacity: float, runs: list[dict]) -> None:
     head = (
         f"{'workers':>7}  {'load':>5}  {'accepted/s':>10}  {'processed/s':>11}  "
         f"{'backlog':>7}  {'drain s':>7}  {'drain/s':>7}  {'lag p50':>9}  {'lag p99':>9}  "
-        f"{'all done':>8}  {"cpu ms web+work+pg":>18}"
+        f"{'all done':>8}  {'cpu ms web+work+pg':>18}"
     )
     print(head)
     print("-" * len(head))
