@@ -10,6 +10,7 @@ import pytest
 from tests import signers
 from tests.contract import SignatureContract
 from webhooks.models import Activity, Delivery, Source, SourceRepository
+from webhooks.operations import replay_ids
 from webhooks.processing import process
 
 from . import sign
@@ -101,3 +102,20 @@ def test_push_and_pull_request_record_activity(make_source, post_webhook):
     pr_entry = Activity.objects.get(delivery_id=pr)
     payload = json.loads(signers.fixture("github/pull_request.opened.json"))
     assert (pr_entry.kind, pr_entry.pr_number) == ("pull_request.opened", payload["number"])
+
+
+@pytest.mark.django_db
+def test_a_replayed_push_rewrites_its_one_activity_entry(make_source, post_webhook):
+    source, push = _github(make_source, post_webhook, "github/push.with-new-branch.json", "push")
+    assert process(push) == "processed"
+    first = Activity.objects.get(delivery_id=push)
+    Activity.objects.filter(pk=first.pk).update(ref="stale", sender="someone else")
+    assert replay_ids([push], by="support") == [push]
+    assert process(push) == "processed"
+    again = Activity.objects.get(delivery_id=push)  # still one entry: the same row, rewritten
+    assert (again.pk, again.ref, again.created_at) == (
+        first.pk,
+        "refs/heads/master",
+        first.created_at,
+    )
+    assert again.sender == first.sender
