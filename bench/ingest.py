@@ -152,6 +152,17 @@ def manage(env, *args) -> str:
     return proc.stdout
 
 
+def hub_server(name: str, env, workdir, workers: int) -> harness.Gunicorn:
+    """The hub as production serves it: gunicorn over uvicorn workers running hub.asgi."""
+    return harness.Gunicorn(name, "hub.asgi:application", env, workdir, workers=workers,
+                            chdir=harness.HUB_DIR, worker_class=HUB_WORKER_CLASS)  # fmt: skip
+
+
+def floor_server(name: str, env, workdir, workers: int) -> harness.Gunicorn:
+    """The floor: the bare INSERT view under gunicorn's sync workers."""
+    return harness.Gunicorn(name, "bench.floor.wsgi", env, workdir, workers=workers)
+
+
 def prepare_hub(env) -> tuple[str, str]:
     """Migrate the fresh database and create the GitHub source; returns (id, secret)."""
     manage(env, "migrate", "--noinput", "-v0")
@@ -407,22 +418,8 @@ def embedded_round(cfg: Config, workdir: Path, body: bytes, body_path) -> list[d
     conns = harness.env_int("BENCH_EMBEDDED_CONNECTIONS", 32)
     results = []
     with ExitStack() as stack:
-        hub = stack.enter_context(
-            harness.Gunicorn(
-                "embedded-hub",
-                "hub.asgi:application",
-                env,
-                workdir,
-                workers=cfg.workers,
-                chdir=harness.HUB_DIR,
-                worker_class=HUB_WORKER_CLASS,
-            )  # fmt: skip
-        )
-        floor = stack.enter_context(
-            harness.Gunicorn(
-                "embedded-floor", "bench.floor.wsgi", floor_env, workdir, workers=cfg.workers
-            )  # fmt: skip
-        )
+        hub = stack.enter_context(hub_server("embedded-hub", env, workdir, cfg.workers))
+        floor = stack.enter_context(floor_server("embedded-floor", floor_env, workdir, cfg.workers))
         hub_db = SqliteFile(data / "hub" / "hub.sqlite3")
         targets = [
             Target("hub", f"{hub.base_url}/webhooks/{source_id}/", HUB_ROWS, hub, hub_db),
@@ -481,20 +478,8 @@ def main() -> int:
         signature = sign(secret, body)
         harness.log(f"  source {source_id}, body {len(body)} bytes, {signature[:19]}...")
 
-        hub = stack.enter_context(
-            harness.Gunicorn(
-                "hub",
-                "hub.asgi:application",
-                env,
-                workdir,
-                workers=cfg.workers,
-                chdir=harness.HUB_DIR,
-                worker_class=HUB_WORKER_CLASS,
-            )  # fmt: skip
-        )
-        floor = stack.enter_context(
-            harness.Gunicorn("floor", "bench.floor.wsgi", floor_env, workdir, workers=cfg.workers)
-        )
+        hub = stack.enter_context(hub_server("hub", env, workdir, cfg.workers))
+        floor = stack.enter_context(floor_server("floor", floor_env, workdir, cfg.workers))
         targets = {
             "hub": Target("hub", f"{hub.base_url}/webhooks/{source_id}/", HUB_ROWS, hub, services),
             "floor": Target("floor", f"{floor.base_url}/ingest/", FLOOR_ROWS, floor, services),

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import harness
-from ingest import HUB_WORKER_CLASS, LUA, base_env, build_body, prepare_hub, sign
+from ingest import LUA, base_env, build_body, hub_server, prepare_hub, sign
 
 UNFINISHED = ("queued", "processing", "retrying")
 PACED_CONNECTIONS = 32  # enough free connections that the schedule, not the answers, sets the pace
@@ -237,17 +237,7 @@ def main() -> int:
         stack.callback(services.cleanup)
         env = base_env(services, workdir)
         source_id, secret = prepare_hub(env)
-        web = stack.enter_context(
-            harness.Gunicorn(
-                "sustained-hub",
-                "hub.asgi:application",
-                env,
-                workdir,
-                workers=2,
-                chdir=harness.HUB_DIR,
-                worker_class=HUB_WORKER_CLASS,
-            )  # fmt: skip
-        )
+        web = stack.enter_context(hub_server("sustained-hub", env, workdir, 2))
         url = f"{web.base_url}/webhooks/{source_id}/"
         run = Run(services, env, workdir, url, body_path, sign(secret, body))
         cap = run.capacity(cfg)

@@ -8,10 +8,13 @@ PostgreSQL and SQLite (3.35 or newer: ``UPDATE ... FROM`` and ``RETURNING``) run
 statement. Django's ``bulk_update`` builds a ``CASE`` per field and row instead and cost a
 third to a half of a delivery's or a forward's CPU in the benchmarks.
 
-``insert(objs)`` writes unsaved instances of one model with one multi-row INSERT.
+``insert(objs)`` writes unsaved instances of one model with one multi-row INSERT, whose SQL
+``insert_sql`` builds once per process and shape (the ingest INSERT uses it too).
 """
 
-from django.db import connection
+from functools import cache
+
+from django.db import connection, connections
 
 
 def update_from_values(model, fields, rows, *, fence=None, constants=None) -> set:
@@ -58,20 +61,36 @@ def update_from_values(model, fields, rows, *, fence=None, constants=None) -> se
 
 def insert(objs) -> None:
     """One multi-row INSERT of unsaved instances of one model, ids not read back (Django's
-    ``bulk_create`` compiles per call what this builds from the model's meta: 0.6 ms a
-    message). Field defaults and ``auto_now_add`` apply as in ``save()`` (``pre_save``)."""
+    ``bulk_create`` compiles per call what ``insert_sql`` builds once: 0.6 ms a message).
+    Field defaults and ``auto_now_add`` apply as in ``save()`` (``pre_save``)."""
     if not objs:
         return
-    opts = type(objs[0])._meta
-    fields = [f for f in opts.concrete_fields if not f.primary_key]
-    qn = connection.ops.quote_name
-    row = f"({', '.join(['%s'] * len(fields))})"
+    sql, fields = insert_sql(type(objs[0]), connection.alias, len(objs))
     params = [
         f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields
     ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-            f"VALUES {', '.join([row] * len(objs))}",
-            params,
-        )
+        cursor.execute(sql, params)
+
+
+@cache
+def insert_sql(model, alias: str, rows: int, returning: bool = False):
+    """``(sql, fields)``: an INSERT of ``rows`` rows of every concrete field but the primary key
+    (``RETURNING`` it when asked), built once per process and shape."""
+    qn = connections[alias].ops.quote_name
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    row = f"({', '.join(['%s'] * len(fields))})"
+    # Identifiers come from the model's meta, quoted; values are always parameters.
+    sql = (
+        f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * rows)}"
+    )
+    if returning:
+        sql += f" RETURNING {qn(opts.pk.column)}"
+    return sql, fields
+
+
+def placeholders(count: int) -> str:
+    """``%s, %s, ...``: the parameters of an ``IN (...)`` list of ``count`` values."""
+    return ", ".join(["%s"] * count)

@@ -108,8 +108,8 @@ def _any_route(sources, providers) -> bool:
     keys = [source_field.get_db_prep_value(s, connection) for s in sources]
     sql = (
         f"SELECT 1 FROM {Route._meta.db_table} WHERE enabled = %s AND ("  # noqa: S608
-        f"source_id IN ({', '.join(['%s'] * len(keys))}) "
-        f"OR provider IN ({', '.join(['%s'] * len(providers))})) LIMIT 1"
+        f"source_id IN ({bulk.placeholders(len(keys))}) "
+        f"OR provider IN ({bulk.placeholders(len(providers))})) LIMIT 1"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [True, *keys, *providers])

@@ -35,9 +35,10 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from connections.models import Connection
@@ -167,17 +168,11 @@ def _claim(ids: list[int]) -> list[Delivery]:
         return []
     now = timezone.now()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    meta = Delivery._meta
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in meta.concrete_fields)
-    sql = (
-        f"UPDATE {meta.db_table} SET status = %s, claimed_at = %s, claimed_by = %s, "  # noqa: S608
-        "attempts = attempts + 1, tries = tries + 1 "
-        f"WHERE id IN ({', '.join(['%s'] * len(ids))}) AND status IN (%s, %s) "
-        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) RETURNING {columns}"
-    )
-    stamp = meta.get_field("claimed_at").get_db_prep_value(now, connection)
+    stamp = Delivery._meta.get_field("claimed_at").get_db_prep_value(now, connection)
     params = [S.PROCESSING, stamp, worker, *ids, *S.CLAIMABLE, stamp]
-    claimed = sorted(Delivery.objects.raw(sql, params), key=lambda d: d.pk)
+    claimed = sorted(
+        Delivery.objects.raw(_claim_sql(connection.alias, len(ids)), params), key=lambda d: d.pk
+    )
     links = {}
     for delivery in claimed:
         delivery.source = source_cache.get(str(delivery.source_id))
@@ -190,6 +185,19 @@ def _claim(ids: list[int]) -> list[Delivery]:
     return claimed
 
 
+@cache
+def _claim_sql(alias: str, count: int) -> str:
+    meta = Delivery._meta
+    qn = connections[alias].ops.quote_name
+    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
+    return (
+        f"UPDATE {meta.db_table} SET status = %s, claimed_at = %s, claimed_by = %s, "  # noqa: S608
+        "attempts = attempts + 1, tries = tries + 1 "
+        f"WHERE id IN ({bulk.placeholders(count)}) AND status IN (%s, %s) "
+        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) RETURNING {columns}"
+    )
+
+
 def _lock(claimed: list[Delivery]) -> set[int]:
     """Lock the rows still under this claim until the message commits (PostgreSQL): while the
     lock is held the sweep skips them, so the claim cannot be lost under a running handler,
@@ -198,7 +206,7 @@ def _lock(claimed: list[Delivery]) -> set[int]:
     when = Delivery._meta.get_field("claimed_at").get_db_prep_value(first.claimed_at, connection)
     sql = (
         f"SELECT id FROM {Delivery._meta.db_table} "  # noqa: S608
-        f"WHERE id IN ({', '.join(['%s'] * len(claimed))}) AND status = %s "
+        f"WHERE id IN ({bulk.placeholders(len(claimed))}) AND status = %s "
         "AND claimed_by = %s AND claimed_at = %s"
     )
     if connection.features.has_select_for_update:

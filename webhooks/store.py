@@ -33,6 +33,8 @@ from django.db import (
     connections,
 )
 
+from core import bulk
+
 from .models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -41,18 +43,10 @@ MAX_GROUP = 64
 
 @cache
 def _statement(alias: str, rows: int = 1):
+    """(sql, fields, constant defaults prepared once; callable ones, e.g. timezone.now, are
+    prepared on every call)."""
     connection = connections[alias]
-    meta = Delivery._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in fields)
-    placeholders = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * rows)
-    # Identifiers come from the model's meta, quoted; values are always parameters.
-    sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {placeholders} "  # noqa: S608
-        f"RETURNING {qn(meta.pk.column)}"
-    )
-    # Constant defaults are prepared once; callable ones (e.g. timezone.now) on every call.
+    sql, fields = bulk.insert_sql(Delivery, alias, rows, returning=True)
     prepared = {
         f.attname: f.get_db_prep_save(f.get_default(), connection)
         for f in fields
