@@ -79,9 +79,7 @@ def insert_many(rows: list[dict], using: str = "default") -> list[int]:
     params = []
     for values in rows:
         params += _params(values, fields, prepared, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    return [row[0] for row in bulk.fetch_bound(connection, sql, params)]
 
 
 class _Request:
