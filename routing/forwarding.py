@@ -36,12 +36,13 @@ import random
 import socket
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import requests
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.db import connection, transaction
-from django.db.models import Exists, F, Min, OuterRef, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from connections.errors import IntegrationError
@@ -81,15 +82,23 @@ def document(delivery) -> dict:
 def routes_for(deliveries) -> dict[int, list[Route]]:
     """Each delivery's enabled routes whose source (or provider) and event types match, with
     one query for all of them (and a cheaper one first when no route can match)."""
+    return _matching(deliveries, _candidates(deliveries))
+
+
+def _candidates(deliveries) -> list[Route]:
+    """The enabled routes of these deliveries' sources and providers, whatever the event."""
     sources = {d.source_id for d in deliveries}
     providers = {d.provider for d in deliveries}
     if not _any_route(sources, providers):
-        return {d.pk: [] for d in deliveries}
-    routes = list(
+        return []
+    return list(
         Route.objects.filter(Q(source_id__in=sources) | Q(provider__in=providers), enabled=True)
         .select_related("destination")
         .order_by("pk")
     )
+
+
+def _matching(deliveries, routes: list[Route]) -> dict[int, list[Route]]:
     return {
         d.pk: [
             r
@@ -121,13 +130,20 @@ def fan_out(deliveries) -> list[int]:
     pending ids, published after the commit."""
     if not isinstance(deliveries, list | tuple):
         deliveries = [deliveries]
-    matched = routes_for(deliveries)
+    candidates = _candidates(deliveries)
+    matched = _matching(deliveries, candidates)
+    # Ordered forwards of these routes may be parked behind these deliveries, whether or not
+    # they make a forward of their own (another event type, say): wake them after the commit.
+    ordered = {r.pk for r in candidates if r.ordering_key}
+    first = min(d.pk for d in deliveries)
     rows = []
     for delivery in deliveries:
         if matched[delivery.pk]:
             doc = document(delivery)
             rows += [_new_forward(delivery, route, doc) for route in matched[delivery.pk]]
     if not rows:
+        if ordered:
+            transaction.on_commit(lambda: publish(heads(ordered, first)))
         return []
     with transaction.atomic():
         Forward.objects.bulk_create(rows, ignore_conflicts=True)
@@ -138,8 +154,6 @@ def fan_out(deliveries) -> list[int]:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        ordered = {f.route_id for f in rows if f.ordering_key}
-        first = min(d.pk for d in deliveries)
         transaction.on_commit(lambda: publish(sorted(set(ids) | set(heads(ordered, first)))))
     return ids
 
@@ -213,43 +227,26 @@ def publish(ids, countdown: float | None = None) -> bool:
 def _claim(ids: list[int], worker: str, now) -> list[Forward]:
     """Claim what is claimable among ``ids`` with conditional UPDATEs: unordered forwards (most)
     with a plain one; ordered ones also need no earlier forward of their key pending, retrying
-    or held (a correlated NOT EXISTS on index routing_fw_key, only run when some are left).
-    Returns the claimed rows (fenced by this worker and this claim's time)."""
-    claimable = Forward.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        pk__in=ids,
-        status__in=(F_.PENDING, F_.RETRYING),
-        claimed_at__isnull=True,
-    )
-    changes = {
-        "claimed_at": now, "claimed_by": worker, "attempts": F("attempts") + 1, "parked": False,
-    }  # fmt: skip
-    won = claimable.filter(ordering_key="").update(**changes)
-    if won < len(ids):
-        earlier = Forward.objects.filter(
-            route_id=OuterRef("route_id"),
-            ordering_key=OuterRef("ordering_key"),
-            delivery_id__lt=OuterRef("delivery_id"),
-            status__in=BLOCKING,
-        )
-        # An earlier delivery of the route's source (or provider) that no worker has fanned out
-        # yet may become an earlier forward of this key: wait for it (received order).
-        unfanned = Delivery.objects.filter(
-            Q(source_id=OuterRef("route__source_id")) | Q(provider=OuterRef("route__provider")),
-            pk__lt=OuterRef("delivery_id"),
-            status__in=(Delivery.Status.QUEUED, Delivery.Status.PROCESSING),
-        ).exclude(
-            Exists(
-                Forward.objects.filter(
-                    delivery_id=OuterRef("pk"), route_id=OuterRef(OuterRef("route_id"))
-                )
-            )
-        )
-        ordered = claimable.exclude(ordering_key="")
-        won += ordered.filter(~Exists(earlier), ~Exists(unfanned)).update(**changes)
-        # the rest wait: behind an earlier forward of their key (its outcome publishes the
-        # next) or an earlier delivery not fanned out yet (its fan-out publishes the parked)
-        ordered.filter(claimed_at__isnull=True, parked=False).update(parked=True)
+    or held, and no earlier delivery of their route's source (or provider) still waiting to be
+    fanned out (it may become an earlier forward of the key: received order). Ordered forwards
+    left waiting are marked ``parked`` (whoever unblocks them republishes parked ones), then
+    asked once more: a blocker that finished between the two statements saw nothing parked
+    and republished nothing. Returns the claimed rows (fenced by this worker and this claim's
+    time). The SQL is built once per message size (the ORM's compiling of the ordered UPDATE
+    cost more than its execution)."""
+    sql = _claim_statements(len(ids))
+    params = [*_claim_values(worker, now), *ids, *_claimable_values(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.unordered, params)
+        won = cursor.rowcount
+        if won < len(ids):
+            ordered = [*params, *_waiting_values()]
+            cursor.execute(sql.ordered, ordered)
+            won += cursor.rowcount
+            cursor.execute(sql.park, [True, *ids, *_claimable_values(now), False])
+            if cursor.rowcount:
+                cursor.execute(sql.ordered, ordered)
+                won += cursor.rowcount
     if not won:
         return []
     rows = list(
@@ -264,6 +261,65 @@ def _claim(ids: list[int], worker: str, now) -> list[Forward]:
     for row in rows:
         row.destination = destinations[row.destination_id]
     return rows
+
+
+@dataclass(frozen=True)
+class _ClaimSQL:
+    unordered: str
+    ordered: str
+    park: str
+
+
+def _claim_values(worker: str, now) -> list:
+    claimed_at = Forward._meta.get_field("claimed_at").get_db_prep_value(now, connection)
+    return [claimed_at, worker, False]
+
+
+def _claimable_values(now) -> list:
+    due = Forward._meta.get_field("next_attempt_at").get_db_prep_value(now, connection)
+    return [F_.PENDING, F_.RETRYING, due]
+
+
+def _waiting_values() -> list:
+    return [*BLOCKING, Delivery.Status.QUEUED, Delivery.Status.PROCESSING]
+
+
+@lru_cache(maxsize=64)
+def _claim_statements(n: int) -> _ClaimSQL:
+    """The claim's three statements for a message of ``n`` ids (parameters: _claim_values,
+    the ids, _claimable_values, then _waiting_values for the ordered one). Table names come
+    from the models' meta; every value is a parameter."""
+    names = {
+        "fw": Forward._meta.db_table,
+        "dl": Delivery._meta.db_table,
+        "rt": Route._meta.db_table,
+        "ids": bulk.placeholders(n),
+    }
+    claimable = (
+        "WHERE id IN ({ids}) AND status IN (%s, %s) AND claimed_at IS NULL"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
+    )
+    claim = (
+        "UPDATE {fw} SET claimed_at = %s, claimed_by = %s, attempts = attempts + 1, parked = %s "
+    )
+    # Correlated on the row being updated; the earlier-delivery probe walks the partial index
+    # webhooks_dl_unfinished from the oldest unfinished delivery, not the whole backlog.
+    waiting = (
+        " AND NOT EXISTS (SELECT 1 FROM {fw} e WHERE e.route_id = {fw}.route_id"
+        " AND e.ordering_key = {fw}.ordering_key AND e.delivery_id < {fw}.delivery_id"
+        " AND e.status IN (%s, %s, %s))"
+        " AND NOT EXISTS (SELECT 1 FROM {dl} d JOIN {rt} r ON r.id = {fw}.route_id"
+        " WHERE d.status IN (%s, %s) AND d.id < {fw}.delivery_id"
+        " AND (d.source_id = r.source_id OR d.provider = r.provider)"
+        " AND NOT EXISTS (SELECT 1 FROM {fw} x WHERE x.delivery_id = d.id"
+        " AND x.route_id = {fw}.route_id))"
+    )
+    park = "UPDATE {fw} SET parked = %s " + claimable + " AND ordering_key <> '' AND parked = %s"  # noqa: S608
+    return _ClaimSQL(
+        unordered=(claim + claimable + " AND ordering_key = ''").format(**names),
+        ordered=(claim + claimable + " AND ordering_key <> ''" + waiting).format(**names),
+        park=park.format(**names),
+    )
 
 
 def send(forward_id: int) -> str | None:

@@ -296,7 +296,13 @@ class Forward(models.Model):
             models.UniqueConstraint(fields=["delivery", "route"], name="routing_forward_once")
         ]
         indexes = [
-            models.Index(fields=["route", "ordering_key", "delivery"], name="routing_fw_key"),
+            # Only forwards that still hold their key back (pending, retrying, held): "is an
+            # earlier one of my key waiting?" reads those, not the key's whole history.
+            models.Index(
+                fields=["route", "ordering_key", "delivery"],
+                condition=models.Q(status__in=("pending", "retrying", "held")),
+                name="routing_fw_key_waiting",
+            ),
             models.Index(fields=["status", "next_attempt_at"], name="routing_fw_due"),
             models.Index(fields=["destination", "status"], name="routing_fw_dest"),
         ]

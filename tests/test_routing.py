@@ -2,11 +2,14 @@
 the ``standardwebhooks`` library; filters, transforms, retries, pause and resume, auto-disable,
 ordering per key; the API's contract and its role boundaries."""
 
+import base64
 import json
 import uuid
 from datetime import timedelta
 
 import pytest
+import redis
+from django.conf import settings
 from django.utils import timezone
 
 from routing import forwarding
@@ -201,6 +204,48 @@ def test_ordering_key_sends_one_at_a_time_per_key(make_source, post_webhook, rec
     assert forwarding.next_of_key(f1) == [f2.pk]
     assert forwarding.send(f2.pk) == "delivered"
     assert [h["X-Hub-Delivery"] for h, _, _ in receiver.received] == [str(first), str(second)]
+
+
+def _forwards_on_broker() -> list[int]:
+    """Forward ids in the routing messages waiting on this run's queue (real Redis)."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    ids = []
+    for raw in client.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == "routing.forward_batch":
+            ids += json.loads(base64.b64decode(message["body"]))[0][0]
+    return ids
+
+
+def test_an_ordered_forward_waits_for_an_earlier_event_of_another_type_then_is_woken(
+    make_source, post_webhook, receivers, broker_flushed, django_capture_on_commit_callbacks
+):
+    """Received order holds across event types the route does not take: a push waits until an
+    earlier issues event of its source has been processed (it might have made a forward), and
+    that processing, though it makes no forward, republishes the parked push at once."""
+    source, _ = make_source("github")
+    receiver, destination = receivers()
+    Route.objects.create(
+        name="ordered pushes", source=source, destination=destination, event_types=["push"],
+        ordering_key="body.repository.full_name",
+    )  # fmt: skip
+    body = signers.fixture("github/issues.opened.json")
+    response = post_webhook(
+        source, *signers.make_github(source.secret, str(uuid.uuid4()), body, event="issues")
+    )
+    earlier = response.json()["id"]  # stored, not processed yet
+    later = _deliver(make_source, post_webhook, source)[1]
+    push = Forward.objects.get(delivery_id=later)
+    assert forwarding.send(push.pk) is None  # the issues event may still make an earlier one
+    push.refresh_from_db()
+    assert push.parked and push.status == Forward.Status.PENDING
+
+    with django_capture_on_commit_callbacks(execute=True):
+        process(earlier)
+    assert not Forward.objects.filter(delivery_id=earlier).exists()
+    assert push.pk in _forwards_on_broker()
+    assert forwarding.send(push.pk) == "delivered"
+    assert [h["X-Hub-Delivery"] for h, _, _ in receiver.received] == [str(later)]
 
 
 def test_a_replayed_delivery_makes_no_second_forward_and_a_forward_replays_with_its_id(

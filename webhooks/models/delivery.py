@@ -159,6 +159,13 @@ class Delivery(models.Model):
                 condition=Q(status="retrying"),
                 name="webhooks_dl_retry_due",
             ),
+            # Unfinished rows in id order: "is an earlier delivery still waiting?" (routing's
+            # ordered forwards ask it on every claim) reads the first entries, not the backlog.
+            models.Index(
+                fields=["id"],
+                condition=Q(status__in=("queued", "processing")),
+                name="webhooks_dl_unfinished",
+            ),
             # Only replayed rows: an INSERT of a new delivery (NULL) never touches it.
             models.Index(
                 fields=["replay_job"],
