@@ -12,7 +12,7 @@ third to a half of a delivery's or a forward's CPU in the benchmarks.
 ``insert_sql`` builds once per process and shape (the ingest INSERT uses it too).
 
 ``fetch_bound(connection, sql, params)`` runs a statement and returns its rows; on PostgreSQL
-with the parameters bound by the server (see its docstring), for the statements of a hot path.
+with the parameters bound by the server (see its docstring). Both writers above use it.
 """
 
 from functools import cache, lru_cache
@@ -58,29 +58,34 @@ def update_from_values(model, fields, rows, *, fence=None, constants=None) -> se
         f"UPDATE {qn(opts.db_table)} AS t SET {', '.join(assignments)} FROM v "
         f"WHERE {' AND '.join(where)} RETURNING {pk.column}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values_params, *constant_params, *fence_params])
-        return {row[0] for row in cursor.fetchall()}
+    rows = fetch_bound(connection, sql, [*values_params, *constant_params, *fence_params])
+    return {row[0] for row in rows}
 
 
-def insert(objs) -> None:
-    """One multi-row INSERT of unsaved instances of one model, ids not read back (Django's
-    ``bulk_create`` compiles per call what ``insert_sql`` builds once: 0.6 ms a message).
-    Field defaults and ``auto_now_add`` apply as in ``save()`` (``pre_save``)."""
+def insert(objs, *, skip_conflicts: bool = False) -> list[int]:
+    """One multi-row INSERT of unsaved instances of one model (Django's ``bulk_create``
+    compiles per call what ``insert_sql`` builds once: 0.6 ms a message). Field defaults and
+    ``auto_now_add`` apply as in ``save()`` (``pre_save``). ``skip_conflicts``: rows that
+    would break a unique constraint are left out (``ON CONFLICT DO NOTHING``) and the ids of
+    those written are returned, in no promised order; otherwise nothing is returned."""
     if not objs:
-        return
-    sql, fields = insert_sql(type(objs[0]), connection.alias, len(objs))
+        return []
+    sql, fields = insert_sql(
+        type(objs[0]), connection.alias, len(objs), returning=skip_conflicts,
+        skip_conflicts=skip_conflicts,
+    )  # fmt: skip
     params = [
         f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    written = fetch_bound(connection, sql, params, rows=skip_conflicts)
+    return [row[0] for row in written]
 
 
 @cache
-def insert_sql(model, alias: str, rows: int, returning: bool = False):
+def insert_sql(model, alias: str, rows: int, returning: bool = False, skip_conflicts=False):
     """``(sql, fields)``: an INSERT of ``rows`` rows of every concrete field but the primary key
-    (``RETURNING`` it when asked), built once per process and shape."""
+    (``RETURNING`` it when asked; ``ON CONFLICT DO NOTHING`` when asked, PostgreSQL and SQLite
+    alike), built once per process and shape."""
     qn = connections[alias].ops.quote_name
     opts = model._meta
     fields = [f for f in opts.concrete_fields if not f.primary_key]
@@ -90,6 +95,8 @@ def insert_sql(model, alias: str, rows: int, returning: bool = False):
         f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES {', '.join([row] * rows)}"
     )
+    if skip_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += f" RETURNING {qn(opts.pk.column)}"
     return sql, fields
@@ -100,7 +107,7 @@ def placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-def fetch_bound(conn, sql: str, params) -> list[tuple]:
+def fetch_bound(conn, sql: str, params, rows: bool = True) -> list[tuple]:
     """Run ``sql`` (``%s`` placeholders, no other ``%``) on Django connection ``conn`` and
     return its rows, database errors raised as Django's (IntegrityError, DataError, ...).
 
@@ -109,16 +116,17 @@ def fetch_bound(conn, sql: str, params) -> list[tuple]:
     the SQL text and, for a statement of more than 50 parameters (a multi-row INSERT), parses
     that text again on every call, which cost the ingest endpoint a seventh of its CPU. The
     server also keeps the statement prepared after a few runs (psycopg's prepare_threshold).
-    Bypasses Django's query logging (``connection.queries``) like any raw cursor of psycopg."""
+    Bypasses Django's query logging (``connection.queries``) like any raw cursor of psycopg.
+    ``rows=False``: a statement that returns none (an INSERT without RETURNING)."""
     if conn.vendor != "postgresql":
         with conn.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            return cursor.fetchall() if rows else []
     conn.close_if_health_check_failed()  # as Django's cursor() does (CONN_HEALTH_CHECKS)
     conn.ensure_connection()
     with conn.wrap_database_errors, psycopg.RawCursor(conn.connection) as cursor:
         cursor.execute(_dollar_placeholders(sql), params)
-        return cursor.fetchall()
+        return cursor.fetchall() if rows else []
 
 
 @lru_cache(maxsize=256)

@@ -146,14 +146,20 @@ def fan_out(deliveries) -> list[int]:
             transaction.on_commit(lambda: publish(heads(ordered, first)))
         return []
     with transaction.atomic():
-        Forward.objects.bulk_create(rows, ignore_conflicts=True)
-        ids = list(
-            Forward.objects.filter(
-                delivery__in=[d.pk for d in deliveries], status=F_.PENDING, attempts=0
+        written = set(bulk.insert(rows, skip_conflicts=True))
+        if len(written) == len(rows):  # the usual case: every forward is new (ids are given
+            # in VALUES order, as Django's bulk_create also relies on)
+            ids = [
+                pk for f, pk in zip(rows, sorted(written), strict=True) if f.status == F_.PENDING
+            ]
+        else:  # a delivery fanned out before: its forwards never sent go again too
+            ids = list(
+                Forward.objects.filter(
+                    delivery__in=[d.pk for d in deliveries], status=F_.PENDING, attempts=0
+                )
+                .order_by("pk")
+                .values_list("pk", flat=True)
             )
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
         transaction.on_commit(lambda: publish(sorted(set(ids) | set(heads(ordered, first)))))
     return ids
 
@@ -563,7 +569,7 @@ def _settle(results: list[Sent], worker: str, claimed_at) -> dict[int, str]:
                 later.append((forward.pk, max(0.0, wait)))
             if forward.status != F_.RETRYING and forward.ordering_key:
                 following.append(forward)
-        ForwardAttempt.objects.bulk_create(attempts)
+        bulk.insert(attempts)
         for destination, ok in health.values():
             _destination_health(destination, ok, now)
         soon = [(pk, w) for pk, w in later if w <= settings.HUB_RETRY_COUNTDOWN_MAX]
