@@ -11,6 +11,11 @@ third to a half of a delivery's or a forward's CPU in the benchmarks.
 ``insert(objs)`` writes unsaved instances of one model with one multi-row INSERT, whose SQL
 ``insert_sql`` builds once per process and shape (the ingest INSERT uses it too).
 
+``columns(model, alias)`` and ``load(model, values)``: a raw SELECT of several models' columns
+(one JOIN instead of ``select_related``, whose compiling costs more than its execution on a
+worker's per-message path) and the instances built from each model's slice of a row, with the
+fields' and the backend's converters applied as the ORM would.
+
 ``fetch_bound(connection, sql, params)`` runs a statement and returns its rows; on PostgreSQL
 with the parameters bound by the server (see its docstring). Both writers above use it.
 """
@@ -133,3 +138,42 @@ def fetch_bound(conn, sql: str, params, rows: bool = True) -> list[tuple]:
 def _dollar_placeholders(sql: str) -> str:
     parts = sql.split("%s")
     return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
+def columns(model, table_alias: str) -> str:
+    """``alias."col", ...`` for every concrete field of ``model``, in ``load``'s order."""
+    qn = connection.ops.quote_name
+    return ", ".join(f"{table_alias}.{qn(f.column)}" for f in model._meta.concrete_fields)
+
+
+def width(model) -> int:
+    """How many values of a row ``columns(model, ...)`` selects."""
+    return len(model._meta.concrete_fields)
+
+
+def load(model, values):
+    """An instance of ``model`` from the values ``columns(model, ...)`` selected, converted as
+    the ORM converts them (JSON decoded, secrets decrypted, SQLite's text dates parsed)."""
+    values = list(values)
+    for index, converters, col in _converters(model, connection.alias):
+        if values[index] is not None:
+            for convert in converters:
+                values[index] = convert(values[index], col, connection)
+    return model.from_db(connection.alias, _attnames(model), values)
+
+
+@cache
+def _attnames(model) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+@cache
+def _converters(model, alias: str) -> list:
+    conn = connections[alias]
+    found = []
+    for index, field in enumerate(model._meta.concrete_fields):
+        col = field.get_col(model._meta.db_table)
+        converters = conn.ops.get_db_converters(col) + field.get_db_converters(conn)
+        if converters:
+            found.append((index, converters, col))
+    return found

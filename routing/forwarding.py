@@ -46,6 +46,7 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from connections.errors import IntegrationError
+from connections.models import Connection
 from core import bulk
 from core.redact import redact
 from webhooks import registry
@@ -255,18 +256,50 @@ def _claim(ids: list[int], worker: str, now) -> list[Forward]:
                 won += cursor.rowcount
     if not won:
         return []
-    rows = list(
-        Forward.objects.filter(pk__in=ids, claimed_by=worker, claimed_at=now)
-        .select_related("delivery", "route")
-        .order_by("pk")
-    )
-    # one Destination per message, not per row: its secret is decrypted once
-    destinations = Destination.objects.select_related("connection").in_bulk(
-        {r.destination_id for r in rows}
-    )
+    return _claimed(ids, worker, now)
+
+
+def _claimed(ids: list[int], worker: str, now) -> list[Forward]:
+    """The rows this claim holds, with their delivery, route and destination, in one SELECT;
+    one Destination instance per destination (its secret decrypted once a message)."""
+    params = [*ids, worker, _claim_values(worker, now)[0]]
+    with connection.cursor() as cursor:
+        cursor.execute(_claimed_sql(len(ids)), params)
+        rows = cursor.fetchall()
+    models = (Forward, Delivery, Route, Destination)
+    bounds = [0]
+    for model in models:
+        bounds.append(bounds[-1] + bulk.width(model))
+    destinations: dict[int, Destination] = {}
+    claimed = []
     for row in rows:
-        row.destination = destinations[row.destination_id]
-    return rows
+        forward, delivery, route = (
+            bulk.load(model, row[bounds[i] : bounds[i + 1]]) for i, model in enumerate(models[:3])
+        )
+        if forward.destination_id not in destinations:
+            destination = bulk.load(Destination, row[bounds[3] : bounds[4]])
+            if destination.connection_id is not None:
+                destination.connection = Connection.objects.get(pk=destination.connection_id)
+            destinations[forward.destination_id] = destination
+        forward.delivery, forward.route = delivery, route
+        forward.destination = destinations[forward.destination_id]
+        claimed.append(forward)
+    return claimed
+
+
+@lru_cache(maxsize=64)
+def _claimed_sql(n: int) -> str:
+    fw, dl, rt, ds = (m._meta.db_table for m in (Forward, Delivery, Route, Destination))
+    select = ", ".join(
+        bulk.columns(model, alias)
+        for model, alias in ((Forward, "f"), (Delivery, "d"), (Route, "r"), (Destination, "t"))
+    )
+    return (
+        f"SELECT {select} FROM {fw} f JOIN {dl} d ON d.id = f.delivery_id "  # noqa: S608
+        f"JOIN {rt} r ON r.id = f.route_id JOIN {ds} t ON t.id = f.destination_id "
+        f"WHERE f.id IN ({bulk.placeholders(n)}) AND f.claimed_by = %s AND f.claimed_at = %s "
+        "ORDER BY f.id"
+    )
 
 
 @dataclass(frozen=True)
