@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0013_provider_from_registry'),
+        ("webhooks", "0013_provider_from_registry"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status__in', ('queued', 'processing'))), fields=['id'], name='webhooks_dl_unfinished'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status__in", ("queued", "processing"))),
+                fields=["id"],
+                name="webhooks_dl_unfinished",
+            ),
         ),
     ]
