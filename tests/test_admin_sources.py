@@ -27,6 +27,7 @@ def _add(admin_client_, **fields):
         "signature_encoding": "hex",
         "max_body_bytes": 1048576,
         "rate_limit": "6000/m",
+        "handling": "built_in",
         "retention_days": 30,
         **fields,
     }
@@ -101,6 +102,7 @@ def test_typing_a_new_secret_on_the_change_page_rotates_it(admin_client_, make_s
             "max_body_bytes": 1048576,
             "rate_limit": "6000/m",
             "retention_days": 30,
+            "handling": "built_in",
         },
     )
     assert response.status_code == 200

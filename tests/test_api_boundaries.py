@@ -51,6 +51,7 @@ def test_the_admin_refuses_the_same_schedules(client, admin_user):
     client.force_login(admin_user)
     form = {"name": "x", "provider": "github", "enabled": "on", "max_body_bytes": 1048576,
             "rate_limit": "600/m", "retention_days": 30, "signature_digest": "sha256",
+            "handling": "built_in",
             "signature_encoding": "hex", "retry_schedule": "5, -1"}  # fmt: skip
     page = client.post("/admin/webhooks/source/add/", form)
     assert page.status_code == 200 and "waits in seconds" in page.content.decode()

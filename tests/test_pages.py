@@ -129,6 +129,7 @@ def test_the_secret_page_has_copy_targets_and_neutral_words(client, admin_user):
     client.force_login(admin_user)
     form = {"name": "Shop", "provider": "shopify", "enabled": "on", "max_body_bytes": 1048576,
             "rate_limit": "600/m", "retention_days": 30, "signature_digest": "sha256",
+            "handling": "built_in",
             "signature_encoding": "hex"}  # fmt: skip
     page = client.post("/admin/webhooks/source/add/", form).content.decode()
     assert 'id="shown-secret" data-copy' in page and 'id="receiving-url" data-copy' in page

@@ -3,6 +3,7 @@ the ``standardwebhooks`` library; filters, transforms, retries, pause and resume
 ordering per key; the API's contract and its role boundaries."""
 
 import base64
+import io
 import json
 import uuid
 from datetime import timedelta
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from routing import forwarding
 from routing.models import Destination, Forward, Route
+from webhooks import source_cache
 from webhooks.processing import process
 
 from . import signers
@@ -544,3 +546,49 @@ def test_a_handler_destination_runs_a_registered_handler_with_the_forward_machin
     assert list(SideEffect.objects.filter(delivery_id=pk).values_list("attempt", flat=True)) == [3]
     errors = list(fw.attempt_set.values_list("error", flat=True))
     assert errors[0].startswith("ConnectionError: attempt 1") and errors[2] == ""
+
+
+def test_a_sources_built_in_handlers_move_onto_routes_and_run_once_as_forwards(
+    make_source, post_webhook
+):
+    """`manage.py route_builtin_handlers`: the provider's handlers become handler destinations
+    of the source's routes; processing runs none of them any more, the forwards do, with the
+    forward machinery (a replay of the forward rewrites the one activity entry)."""
+    from django.core.management import call_command
+
+    from webhooks.models import Activity, Source
+
+    source, _ = make_source("github")
+    before = _deliver(make_source, post_webhook, source)[1]
+    assert Activity.objects.filter(delivery_id=before).count() == 1  # built-in, in processing
+    out = io.StringIO()
+    call_command("route_builtin_handlers", str(source.pk), stdout=out)
+    call_command("route_builtin_handlers", str(source.pk), stdout=io.StringIO())  # idempotent
+    source.refresh_from_db()
+    assert source.handling == Source.Handling.ROUTES
+    push_route = Route.objects.get(source=source, event_types=["push", "push.*"])
+    assert push_route.destination.kind == Destination.Kind.HANDLER
+    assert push_route.destination.handler == "providers.github.handlers.push"
+    assert f"route {push_route.pk} " in out.getvalue()
+    assert Route.objects.filter(source=source).count() == len(
+        {r.destination.handler for r in Route.objects.filter(source=source)}
+    )  # one route per handler, none made twice
+    source_cache.clear()
+
+    after = _deliver(make_source, post_webhook, source)[1]
+    assert not Activity.objects.filter(delivery_id=after).exists()  # no built-in run
+    forward = Forward.objects.get(delivery_id=after)  # only the push route matched
+    assert forward.route == push_route
+    assert forwarding.send(forward.pk) == "delivered"
+    assert Activity.objects.filter(delivery_id=after).count() == 1
+    forward.refresh_from_db()
+    forwarding.replay(Forward.objects.filter(pk=forward.pk))
+    assert forwarding.send(forward.pk) == "delivered"
+    assert Activity.objects.filter(delivery_id=after).count() == 1
+
+
+def test_an_unknown_source_id_is_a_clear_command_error():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="No source has the id 'nope'"):
+        call_command("route_builtin_handlers", "nope")

@@ -48,7 +48,7 @@ from core.redact import redact
 from . import counts, registry, source_cache
 from .errors import PermanentError
 from .events import Event
-from .models import Attempt, Delivery, DeliveryErrorGroup
+from .models import Attempt, Delivery, DeliveryErrorGroup, Source
 from .signals import deliveries_claimed
 
 logger = logging.getLogger(__name__)
@@ -242,6 +242,9 @@ def _run(delivery: Delivery, unannounced: Exception | None = None) -> Result:
     try:
         if unannounced is not None:
             raise unannounced
+        if delivery.source.handling == Source.Handling.ROUTES:
+            note = "Routes only: this source's handlers run as handler destinations of its routes."
+            return _result(delivery, S.PROCESSED, Attempt.Outcome.PROCESSED, started, note=note)
         if handler is None:
             note = f"{delivery.provider} {delivery.event_type or '(no event type)'}: {reason}"
             return _result(delivery, S.IGNORED, Attempt.Outcome.IGNORED, started, note=note)

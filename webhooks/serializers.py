@@ -38,6 +38,7 @@ class SourceSerializer(serializers.ModelSerializer):
             "max_body_bytes",
             "rate_limit",
             "connection",
+            "handling",
             "retry_schedule",
             "retention_days",
             "verified_at",

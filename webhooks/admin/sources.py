@@ -53,6 +53,7 @@ class SourceForm(forms.ModelForm):
             "max_body_bytes",
             "rate_limit",
             "connection",
+            "handling",
             "retry_schedule",
             "retention_days",
         ]
@@ -126,7 +127,10 @@ class SourceAdmin(admin.ModelAdmin):
             },
         ),
         ("Limits", {"fields": ["max_body_bytes", "rate_limit"]}),
-        ("Processing", {"fields": ["connection", "retry_schedule", "retention_days"]}),
+        (
+            "Processing",
+            {"fields": ["connection", "handling", "retry_schedule", "retention_days"]},
+        ),
         ("History", {"fields": ["verified_at", "created_at", "updated_at"]}),
     ]
 

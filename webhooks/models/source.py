@@ -122,6 +122,23 @@ class Source(models.Model):
         related_name="sources",
         help_text="The account these webhooks are about (flagged when it revokes our access).",
     )
+
+    class Handling(models.TextChoices):
+        BUILT_IN = "built_in", "Built-in handlers (the provider's dispatch table)"
+        ROUTES = "routes", "Routes only (handlers run as handler destinations)"
+
+    handling = models.CharField(
+        max_length=10,
+        choices=Handling.choices,
+        default=Handling.BUILT_IN,
+        help_text=(
+            "Built-in: each delivery runs the provider's handler for its event type, then its "
+            "routes. Routes only: no built-in handler runs; routes to handler destinations run "
+            "them with the forward machinery (per-route retries, ordering, pause, replay). "
+            "`manage.py route_builtin_handlers` makes those routes and switches this. Takes "
+            "effect within HUB_SOURCE_CACHE_SECONDS."
+        ),
+    )
     retry_schedule = models.JSONField(
         null=True,
         blank=True,
