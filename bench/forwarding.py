@@ -13,8 +13,9 @@ A local keep-alive HTTP server (bench/echo_server.py, 200 to everything) is the 
   for BENCH_FWD_PACED_SECONDS (as ingest does: ``webhooks.publisher.enqueue``), processed by
   a no-op handler, fanned out and forwarded; lag = ``delivered_at`` (set when the destination's
   answer arrived) - ``received_at``, with the route's ordering key off and then on (one key per
-  delivery modulo 50). Each paced run starts a fresh worker and paces WARMUP_SECONDS (3) more
-  first, left out of the figures (its first seconds go to imports and connections).
+  delivery modulo 50). Each paced run starts a fresh worker, waits until it has sent 100 stored
+  forwards (it is up and connected), and paces WARMUP_SECONDS (3) more first, left out of the
+  figures.
 
 Target: hub forwards/s >= 70% of the floor's posts/s.
 
@@ -198,6 +199,20 @@ class Bench:
                 raise RuntimeError("too slow")
             time.sleep(0.2)
 
+    def warm(self, ids: dict, worker) -> None:
+        """100 stored forwards sent by the fresh worker: it is up, connected and warm."""
+        warm_lo, warm_hi = (
+            int(v)
+            for v in _field(
+                self.shell(FILL.format(body=BODY, source=ids["source"], count=100,
+                                       route=ids["route"], dest=ids["dest"])),
+                "BENCH_IDS",
+            )
+        )  # fmt: skip
+        proc = self.popen(PUBLISH.format(lo=warm_lo, hi=warm_hi))
+        proc.communicate("go\n", timeout=60)
+        self.wait_delivered(warm_lo, warm_hi, worker)
+
     def drain(self, ids: dict, n: int) -> float:
         lo, hi = (
             int(v)
@@ -208,17 +223,7 @@ class Bench:
             )
         )  # fmt: skip
         with self.worker() as worker:
-            warm_lo, warm_hi = (
-                int(v)
-                for v in _field(
-                    self.shell(FILL.format(body=BODY, source=ids["source"], count=100,
-                                           route=ids["route"], dest=ids["dest"])),
-                    "BENCH_IDS",
-                )
-            )  # fmt: skip
-            proc = self.popen(PUBLISH.format(lo=warm_lo, hi=warm_hi))
-            proc.communicate("go\n", timeout=60)
-            self.wait_delivered(warm_lo, warm_hi, worker)
+            self.warm(ids, worker)
             proc = self.popen(PUBLISH.format(lo=lo, hi=hi))
             proc.communicate("go\n", timeout=120)
             self.wait_delivered(lo, hi, worker)
@@ -233,6 +238,7 @@ class Bench:
     def paced(self, ids: dict, rate: float, seconds: float, key: str) -> dict:
         count = int(rate * seconds)
         with self.worker() as worker:
+            self.warm(ids, worker)
             proc = self.popen(
                 PACED.format(route=ids["route"], key=key, rate=rate, count=count,
                              warm=int(rate * WARMUP_SECONDS), source=ids["source"])

@@ -347,6 +347,10 @@ On PostgreSQL, also the age at which a claim no running message holds is taken b
 HUB_FORWARD_CLAIM_TIMEOUT = env.float("HUB_FORWARD_CLAIM_TIMEOUT", default=120.0)
 """A forward claimed longer ago than this (seconds) is taken back by routing's sweep: its
 worker died. It must exceed the longest destination timeout (60 s) plus the connect timeout."""
+HUB_FORWARD_CHAIN_SECONDS = env.float("HUB_FORWARD_CHAIN_SECONDS", default=1.0)
+"""An ordered forward's outcome lets the next of its key go: the task that recorded it sends
+that next one itself (no round trip through the queue) while it has run less than this
+(seconds), then publishes the rest. 0: always publish."""
 HUB_SWEEP_BATCH = env.int("HUB_SWEEP_BATCH", default=1000)
 HUB_PUBLISH_BATCH = env.int("HUB_PUBLISH_BATCH", default=20)
 """Delivery ids per Celery message (webhooks.process_batch)."""

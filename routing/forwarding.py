@@ -36,13 +36,13 @@ import random
 import socket
 import time
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import requests
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.db import connection, transaction
-from django.db.models import F, Min, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from connections.errors import IntegrationError
@@ -150,19 +150,19 @@ def fan_out(deliveries) -> list[int]:
         written = set(bulk.insert(rows, skip_conflicts=True))
         if len(written) == len(rows):  # the usual case: every forward is new (ids are given
             # in VALUES order, as Django's bulk_create also relies on)
-            ids = [
-                pk for f, pk in zip(rows, sorted(written), strict=True) if f.status == F_.PENDING
-            ]
+            pending = {
+                pk: f.destination_id
+                for f, pk in zip(rows, sorted(written), strict=True)
+                if f.status == F_.PENDING
+            }
         else:  # a delivery fanned out before: its forwards never sent go again too
-            ids = list(
+            pending = dict(
                 Forward.objects.filter(
                     delivery__in=[d.pk for d in deliveries], status=F_.PENDING, attempts=0
-                )
-                .order_by("pk")
-                .values_list("pk", flat=True)
+                ).values_list("pk", "destination_id")
             )
-        transaction.on_commit(lambda: publish(sorted(set(ids) | set(heads(ordered, first)))))
-    return ids
+        transaction.on_commit(lambda: publish({**pending, **heads(ordered, first)}))
+    return sorted(pending)
 
 
 def _new_forward(delivery, route: Route, doc: dict) -> Forward:
@@ -323,17 +323,39 @@ def _waiting_values() -> list:
     return [*BLOCKING, Delivery.Status.QUEUED, Delivery.Status.PROCESSING]
 
 
-@lru_cache(maxsize=64)
-def _claim_statements(n: int) -> _ClaimSQL:
-    """The claim's three statements for a message of ``n`` ids (parameters: _claim_values,
-    the ids, _claimable_values, then _waiting_values for the ordered one). Table names come
-    from the models' meta; every value is a parameter."""
-    names = {
+_WAITING = (
+    " AND NOT EXISTS (SELECT 1 FROM {fw} e WHERE e.route_id = {fw}.route_id"
+    " AND e.ordering_key = {fw}.ordering_key AND e.delivery_id < {fw}.delivery_id"
+    " AND e.status IN (%s, %s, %s))"
+    " AND NOT EXISTS (SELECT 1 FROM {dl} d JOIN {rt} r ON r.id = {fw}.route_id"
+    " WHERE d.status IN (%s, %s) AND d.id < {fw}.delivery_id"
+    " AND (d.source_id = r.source_id OR d.provider = r.provider)"
+    " AND NOT EXISTS (SELECT 1 FROM {fw} x WHERE x.delivery_id = d.id"
+    " AND x.route_id = {fw}.route_id))"
+)
+"""What holds an ordered forward back (parameters: _waiting_values), correlated on the row of
+{fw} being claimed or looked at: an earlier forward of its route and key still waiting, or an
+earlier delivery of its route's source (or provider) not fanned out yet. The delivery probe
+walks the partial index webhooks_dl_unfinished from the oldest unfinished delivery, not the
+whole backlog; the forward probe the partial index routing_fw_key_waiting."""
+
+
+def _names(n: int = 0) -> dict:
+    """Table names (from the models' meta) and ``n`` placeholders, for the templates here."""
+    return {
         "fw": Forward._meta.db_table,
         "dl": Delivery._meta.db_table,
         "rt": Route._meta.db_table,
         "ids": bulk.placeholders(n),
     }
+
+
+@lru_cache(maxsize=64)
+def _claim_statements(n: int) -> _ClaimSQL:
+    """The claim's three statements for a message of ``n`` ids (parameters: _claim_values,
+    the ids, _claimable_values, then _waiting_values for the ordered one). Table names come
+    from the models' meta; every value is a parameter."""
+    names = _names(n)
     claimable = (
         "WHERE id IN ({ids}) AND status IN (%s, %s) AND claimed_at IS NULL"
         " AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
@@ -341,22 +363,10 @@ def _claim_statements(n: int) -> _ClaimSQL:
     claim = (
         "UPDATE {fw} SET claimed_at = %s, claimed_by = %s, attempts = attempts + 1, parked = %s "
     )
-    # Correlated on the row being updated; the earlier-delivery probe walks the partial index
-    # webhooks_dl_unfinished from the oldest unfinished delivery, not the whole backlog.
-    waiting = (
-        " AND NOT EXISTS (SELECT 1 FROM {fw} e WHERE e.route_id = {fw}.route_id"
-        " AND e.ordering_key = {fw}.ordering_key AND e.delivery_id < {fw}.delivery_id"
-        " AND e.status IN (%s, %s, %s))"
-        " AND NOT EXISTS (SELECT 1 FROM {dl} d JOIN {rt} r ON r.id = {fw}.route_id"
-        " WHERE d.status IN (%s, %s) AND d.id < {fw}.delivery_id"
-        " AND (d.source_id = r.source_id OR d.provider = r.provider)"
-        " AND NOT EXISTS (SELECT 1 FROM {fw} x WHERE x.delivery_id = d.id"
-        " AND x.route_id = {fw}.route_id))"
-    )
     park = "UPDATE {fw} SET parked = %s " + claimable + " AND ordering_key <> '' AND parked = %s"  # noqa: S608
     return _ClaimSQL(
         unordered=(claim + claimable + " AND ordering_key = ''").format(**names),
-        ordered=(claim + claimable + " AND ordering_key <> ''" + waiting).format(**names),
+        ordered=(claim + claimable + " AND ordering_key <> ''" + _WAITING).format(**names),
         park=park.format(**names),
     )
 
@@ -369,7 +379,26 @@ def send(forward_id: int) -> str | None:
 
 def send_many(ids: list[int]) -> dict[int, str]:
     """Send the claimable forwards among ``ids`` one after the other; record every outcome in
-    one transaction (one commit per message, not per forward). Returns {id: new status}."""
+    one transaction (one commit per message, not per forward). Then, for HUB_FORWARD_CHAIN_
+    SECONDS, send the next forward of each ordering key those outcomes let go, in this task
+    (at most as many a round as the message had: its time limit holds), and publish what is
+    left: a key's chain does not wait in the queue once per forward. Returns {id: new status}."""
+    deadline = time.monotonic() + settings.HUB_FORWARD_CHAIN_SECONDS
+    size = len(ids)
+    outcomes: dict[int, str] = {}
+    while ids:
+        chain: dict[int, int] = {}
+        outcomes.update(_send_round(list(ids), chain))
+        if time.monotonic() >= deadline:
+            publish(chain)
+            break
+        ids = sorted(chain)[:size]
+        publish({pk: chain[pk] for pk in sorted(chain)[size:]})
+    return outcomes
+
+
+def _send_round(ids: list[int], chain: dict[int, int]) -> dict[int, str]:
+    """One round of send_many; the next forwards of the keys it finished go into ``chain``."""
     now = timezone.now()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     results: list[Sent] = []
@@ -384,7 +413,7 @@ def send_many(ids: list[int]) -> dict[int, str]:
             outcomes[forward.pk] = F_.HELD
             continue
         if destination.kind == Destination.Kind.HANDLER:
-            outcomes.update(_run_handler(forward, worker, now))
+            outcomes.update(_run_handler(forward, worker, now, chain))
             continue
         started, t0 = timezone.now(), time.perf_counter()
         try:
@@ -396,7 +425,7 @@ def send_many(ids: list[int]) -> dict[int, str]:
         duration_ms = int((time.perf_counter() - t0) * 1000)
         results.append(Sent(forward, started, duration_ms, headers, status_code, excerpt, error))
     if results:
-        outcomes.update(_settle(results, worker, now))
+        outcomes.update(_settle(results, worker, now, chain))
     return outcomes
 
 
@@ -427,7 +456,7 @@ class _Lost(Exception):
     """The sweep took the forward back while its handler ran: roll the handler's writes back."""
 
 
-def _run_handler(forward: Forward, worker: str, claimed_at) -> dict[int, str]:
+def _run_handler(forward: Forward, worker: str, claimed_at, chain=None) -> dict[int, str]:
     """Call a handler destination's handler with the event, in one transaction with the
     forward's outcome: its writes commit with a delivered outcome, or not at all."""
     path = forward.destination.handler
@@ -440,7 +469,7 @@ def _run_handler(forward: Forward, worker: str, claimed_at) -> dict[int, str]:
             handler(_event(forward))
             sent = Sent(forward, started, int((time.perf_counter() - t0) * 1000), {}, None, "",
                         "", succeeded=True)  # fmt: skip
-            outcome = _settle([sent], worker, claimed_at)
+            outcome = _settle([sent], worker, claimed_at, chain)
             if not outcome:
                 raise _Lost
             return outcome
@@ -450,7 +479,7 @@ def _run_handler(forward: Forward, worker: str, claimed_at) -> dict[int, str]:
         error = f"{type(exc).__name__}: {exc}"
         sent = Sent(forward, started, int((time.perf_counter() - t0) * 1000), {}, None, "",
                     error, final=isinstance(exc, PermanentError), succeeded=False)  # fmt: skip
-        return _settle([sent], worker, claimed_at)
+        return _settle([sent], worker, claimed_at, chain)
 
 
 def _event(forward: Forward) -> Event:
@@ -559,7 +588,7 @@ def _outcome(sent: Sent, now):
     return F_.RETRYING, now + timezone.timedelta(seconds=wait)
 
 
-def _settle(results: list[Sent], worker: str, claimed_at) -> dict[int, str]:
+def _settle(results: list[Sent], worker: str, claimed_at, chain=None) -> dict[int, str]:
     """Record the attempts and outcomes of one message in one transaction, fenced on the claim
     (a forward the sweep took back meanwhile records nothing here)."""
     now = timezone.now()
@@ -599,17 +628,17 @@ def _settle(results: list[Sent], worker: str, claimed_at) -> dict[int, str]:
             health[forward.destination_id] = (forward.destination, sent.ok)
             if forward.next_attempt_at is not None:
                 wait = (forward.next_attempt_at - now).total_seconds()
-                later.append((forward.pk, max(0.0, wait)))
+                later.append((forward.pk, forward.destination_id, max(0.0, wait)))
             if forward.status != F_.RETRYING and forward.ordering_key:
                 following.append(forward)
         bulk.insert(attempts)
         for destination, ok in health.values():
             _destination_health(destination, ok, now)
-        soon = [(pk, w) for pk, w in later if w <= settings.HUB_RETRY_COUNTDOWN_MAX]
+        soon = [(pk, d, w) for pk, d, w in later if w <= settings.HUB_RETRY_COUNTDOWN_MAX]
         if soon:
-            transaction.on_commit(lambda: [publish([pk], countdown=w) for pk, w in soon])
+            transaction.on_commit(lambda: [publish({pk: d}, countdown=w) for pk, d, w in soon])
         if following:
-            transaction.on_commit(lambda: publish([pk for f in following for pk in next_of_key(f)]))
+            transaction.on_commit(lambda: _let_go(following, chain))
     return outcomes
 
 
@@ -626,47 +655,66 @@ def _write_outcomes(rows: list[Forward], worker: str, claimed_at) -> set[int]:
     )
 
 
-def next_of_key(forward: Forward) -> list[int]:
-    """The next forward of the same route and ordering key (in received order), if one waits."""
-    following = (
-        Forward.objects.filter(
-            route_id=forward.route_id,
-            ordering_key=forward.ordering_key,
-            delivery_id__gt=forward.delivery_id,
-            status__in=(F_.PENDING, F_.RETRYING),
-        )
-        .order_by("delivery_id")
-        .values_list("pk", flat=True)[:1]
-    )
-    return list(following)
+def _let_go(finished: list[Forward], chain: dict | None) -> None:
+    """After the commit: the next forward of each finished one's key, into the caller's
+    ``chain`` (send_many sends them itself) or published."""
+    found = {pk: d for f in finished for pk, d in next_of_key(f).items()}
+    if chain is None:
+        publish(found)
+    else:
+        chain.update(found)
 
 
-def heads(route_ids, after_delivery: int) -> list[int]:
-    """The first parked forward of each key of these ordered routes, among deliveries later
-    than ``after_delivery``: the forwards a fan-out of that delivery may have unblocked (an
-    ordered forward waits for every earlier delivery of its route to be fanned out). Only
-    parked ones: republishing every waiting head on every fan-out flooded the queue."""
-    if not route_ids:
-        return []
-    firsts = (
-        Forward.objects.filter(
-            route_id__in=route_ids,
-            status__in=(F_.PENDING, F_.RETRYING),
-            delivery_id__gt=after_delivery,
-            claimed_at__isnull=True,
-            parked=True,
-        )
-        .exclude(ordering_key="")
-        .values("route_id", "ordering_key")
-        .annotate(first=Min("delivery_id"))
+def next_of_key(forward: Forward) -> dict[int, int]:
+    """The next forward of the same route and ordering key (in received order), if one waits:
+    {its id: its destination id}. Raw SQL on the partial index routing_fw_key_waiting (every
+    ordered outcome asks it; the ORM's compiling cost more than the query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _next_of_key_sql(),
+            [forward.route_id, forward.ordering_key, forward.delivery_id, F_.PENDING,
+             F_.RETRYING],
+        )  # fmt: skip
+        return dict(cursor.fetchall())
+
+
+@cache
+def _next_of_key_sql() -> str:
+    select = (
+        "SELECT id, destination_id FROM {fw} WHERE route_id = %s AND ordering_key = %s"
+        " AND delivery_id > %s AND status IN (%s, %s) ORDER BY delivery_id LIMIT 1"
     )
-    wanted = Q()
-    for row in firsts[:500]:
-        wanted |= Q(route_id=row["route_id"], ordering_key=row["ordering_key"],
-                    delivery_id=row["first"])  # fmt: skip
-    if not wanted:
-        return []
-    return list(Forward.objects.filter(wanted).values_list("pk", flat=True))
+    return select.format(**_names())
+
+
+def heads(route_ids, after_delivery: int) -> dict[int, int]:
+    """The parked forwards of these ordered routes, among deliveries later than
+    ``after_delivery``, that a fan-out of that delivery may have unblocked: no earlier forward
+    of their key still waiting, and no earlier delivery of their route's source (or provider)
+    still unfanned. Only those: waking every parked head on every fan-out made each forward
+    claimed (and parked again) several times over at 200 deliveries/s. Returns {forward id:
+    destination id}."""
+    found: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        for route_id in sorted(route_ids):
+            cursor.execute(
+                _heads_sql(),
+                [route_id, True, F_.PENDING, F_.RETRYING, after_delivery, *_waiting_values()],
+            )  # fmt: skip
+            found.update(cursor.fetchall())
+    return found
+
+
+@cache
+def _heads_sql() -> str:
+    """Parameters: route id, True, the two claimable statuses, the delivery id after which to
+    look, then _waiting_values."""
+    select = (
+        "SELECT id, destination_id FROM {fw} WHERE route_id = %s AND parked = %s"
+        " AND claimed_at IS NULL"
+        " AND status IN (%s, %s) AND ordering_key <> '' AND delivery_id > %s"
+    )
+    return (select + _WAITING + " ORDER BY id LIMIT 500").format(**_names())
 
 
 def _hold(forward: Forward, why: str) -> None:

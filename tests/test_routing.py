@@ -203,7 +203,7 @@ def test_ordering_key_sends_one_at_a_time_per_key(make_source, post_webhook, rec
     assert f1.ordering_key and f1.ordering_key == f2.ordering_key
     assert forwarding.send(f2.pk) is None  # behind the first of its key
     assert forwarding.send(f1.pk) == "delivered"
-    assert forwarding.next_of_key(f1) == [f2.pk]
+    assert list(forwarding.next_of_key(f1)) == [f2.pk]
     assert forwarding.send(f2.pk) == "delivered"
     assert [h["X-Hub-Delivery"] for h, _, _ in receiver.received] == [str(first), str(second)]
 
