@@ -568,11 +568,21 @@ def _post(destination: Destination, body: bytes, headers: dict):
         return exc.status, "", str(exc)
     except requests.RequestException as exc:
         return None, "", f"{type(exc).__name__}: the destination could not be reached ({exc})."
-    excerpt = response.text[:EXCERPT] if response.content else ""
+    excerpt = _excerpt(response)
     error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
     if 300 <= response.status_code < 400:
         error += " (a redirect: redirects are not followed; update the destination's URL)"
     return response.status_code, excerpt, error
+
+
+def _excerpt(response) -> str:
+    """The answer's first EXCERPT characters, decoding only the bytes they can take (a 10 MB
+    answer is not decoded whole; no charset guessing over it when the header names none)."""
+    head = response.content[: EXCERPT * 4]
+    try:
+        return head.decode(response.encoding or "utf-8", errors="replace")[:EXCERPT]
+    except LookupError:  # the answer names a charset Python does not know
+        return head.decode("utf-8", errors="replace")[:EXCERPT]
 
 
 def _outcome(sent: Sent, now):

@@ -592,3 +592,17 @@ def test_an_unknown_source_id_is_a_clear_command_error():
 
     with pytest.raises(CommandError, match="No source has the id 'nope'"):
         call_command("route_builtin_handlers", "nope")
+
+
+def test_an_answer_excerpt_is_capped_and_survives_an_unknown_charset():
+    """What support sees of a destination's answer: at most 2,000 characters, whatever the
+    answer's size or the charset it names."""
+    import requests
+
+    response = requests.Response()
+    response._content = "é".encode() * 100_000
+    response.headers["Content-Type"] = "text/plain; charset=no-such-charset"
+    response.encoding = "no-such-charset"
+    assert forwarding._excerpt(response) == "é" * forwarding.EXCERPT
+    response.encoding = None
+    assert forwarding._excerpt(response) == "é" * forwarding.EXCERPT
