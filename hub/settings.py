@@ -355,8 +355,12 @@ HUB_SWEEP_BATCH = env.int("HUB_SWEEP_BATCH", default=1000)
 HUB_PUBLISH_BATCH = env.int("HUB_PUBLISH_BATCH", default=20)
 """Delivery ids per Celery message (webhooks.process_batch)."""
 HUB_PUBLISH_LINGER = env.float("HUB_PUBLISH_LINGER", default=0.025)
-"""How long the web process's publisher waits to fill a message (seconds): longer means fuller
-messages (less CPU per delivery under load), at most this much added processing lag."""
+"""How long the web process's publisher waits to fill a message (seconds) while messages wait
+on the broker's queue (the workers are behind): fuller messages, less CPU per delivery."""
+HUB_PUBLISH_LINGER_IDLE = env.float("HUB_PUBLISH_LINGER_IDLE", default=0.005)
+"""The same wait while the broker's queue is empty (the workers keep up): less lag."""
+HUB_PUBLISH_PROBE_SECONDS = env.float("HUB_PUBLISH_PROBE_SECONDS", default=0.1)
+"""How often the publisher looks at the broker's queue (one Redis LLEN)."""
 HUB_REPLAY_BATCH = env.int("HUB_REPLAY_BATCH", default=500)
 HUB_PURGE_BATCH = env.int("HUB_PURGE_BATCH", default=1000)
 HUB_PURGE_SECONDS = env.float("HUB_PURGE_SECONDS", default=3600.0)

@@ -3,8 +3,12 @@
 ``enqueue(id)`` is what ingest calls after the commit: it puts the id on this process's
 publish queue and returns at once. A background thread publishes the queued ids as
 ``webhooks.process_batch`` messages of up to HUB_PUBLISH_BATCH ids, waiting at most
-HUB_PUBLISH_LINGER seconds to fill a message. One publish costs about as much CPU as the
-INSERT it follows (research/performance-floor.md); batching spreads it over many requests.
+HUB_PUBLISH_LINGER seconds to fill a message while the workers are behind (messages wait on
+the broker's queue), and at most HUB_PUBLISH_LINGER_IDLE while they keep up (it is empty): full
+messages when CPU per delivery matters, prompt ones when lag does. The queue is looked at
+(one Redis LLEN) at most every HUB_PUBLISH_PROBE_SECONDS; a broker that is not Redis counts as
+behind. One publish costs about as much CPU as the INSERT it follows
+(research/performance-floor.md); batching spreads it over many requests.
 
 ``publish(ids, countdown=None)`` publishes at once, in chunks, and returns False if the broker
 refused. Nothing here raises: a delivery whose message was never sent (broker down, process
@@ -48,6 +52,7 @@ class _Publisher:
     """This process's publish queue and the thread that drains it."""
 
     def __init__(self):
+        self.probed_at, self.idle = float("-inf"), False
         self.queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.start_lock = threading.Lock()
         self.send_lock = threading.Lock()  # held while a message is filled and sent
@@ -68,8 +73,16 @@ class _Publisher:
             first = self.queue.get()
             with self.send_lock:
                 ids = [first]
-                self._fill(ids, linger=settings.HUB_PUBLISH_LINGER)
+                self._fill(ids, linger=self.linger())
                 publish(ids)
+
+    def linger(self) -> float:
+        """HUB_PUBLISH_LINGER_IDLE while the broker's queue was empty when last looked at,
+        else HUB_PUBLISH_LINGER (see the module docstring)."""
+        now = time.monotonic()
+        if now - self.probed_at >= settings.HUB_PUBLISH_PROBE_SECONDS:
+            self.probed_at, self.idle = now, queue_is_empty()
+        return settings.HUB_PUBLISH_LINGER_IDLE if self.idle else settings.HUB_PUBLISH_LINGER
 
     def _fill(self, ids: list[int], linger: float) -> None:
         """Add queued ids until the message is full or ``linger`` seconds have passed since it
@@ -93,6 +106,27 @@ class _Publisher:
                 if not ids:
                     return
                 publish(ids)
+
+
+_broker = None
+
+
+def queue_is_empty() -> bool:
+    """True when the Redis broker holds no message on the hub's queue (one LLEN); False when
+    it holds some, cannot be asked, or is not Redis (the embedded broker keeps the slow path)."""
+    global _broker
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return False
+    try:
+        if _broker is None:
+            import redis
+
+            _broker = redis.Redis.from_url(url, socket_timeout=2)
+        return _broker.llen(getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")) == 0
+    except Exception:
+        logger.warning("webhooks.publisher.queue_length_unknown", exc_info=True)
+        return False
 
 
 _publisher = _Publisher()

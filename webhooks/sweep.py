@@ -27,7 +27,7 @@ from . import counts
 from .models import Attempt, Delivery
 from .models.source import retry_delays
 from .processing import attempt_counts
-from .publisher import publish
+from .publisher import publish, queue_is_empty
 
 logger = logging.getLogger(__name__)
 S = Delivery.Status
@@ -127,27 +127,6 @@ def republish_stale_queued() -> int:
         .values_list("pk", flat=True)[: settings.HUB_SWEEP_BATCH]
     )
     return _publish(ids, now)
-
-
-_broker = None
-
-
-def queue_is_empty() -> bool:
-    """True when the Redis broker holds no message on the hub's queue (one LLEN); False when
-    it holds some, cannot be asked, or is not Redis (the embedded broker keeps the slow path)."""
-    global _broker
-    url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://")):
-        return False
-    try:
-        if _broker is None:
-            import redis
-
-            _broker = redis.Redis.from_url(url, socket_timeout=2)
-        return _broker.llen(getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")) == 0
-    except Exception:
-        logger.warning("webhooks.sweep.queue_length_unknown", exc_info=True)
-        return False
 
 
 def _publish(ids: list[int], now) -> int:
