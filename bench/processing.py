@@ -123,6 +123,8 @@ from webhooks.models import Delivery
 
 rate, count = {rate}, {count}
 Delivery.objects.exists()  # connect before the clock starts
+from webhooks.tasks import process_batch
+process_batch.apply_async(([],), retry=False)  # and publish once: warm, as a running web process
 print('READY', flush=True)
 sys.stdin.readline()
 first = last = None
