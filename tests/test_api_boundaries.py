@@ -57,6 +57,24 @@ def test_the_admin_refuses_the_same_schedules(client, admin_user):
     assert page.status_code == 200 and "waits in seconds" in page.content.decode()
 
 
+def test_an_unknown_handling_is_refused_by_the_api_and_the_admin_alike(
+    api_client, client, admin_user, make_source
+):
+    source, _ = make_source("github")
+    answer = api_client.patch(f"/api/v1/sources/{source.pk}/", {"handling": "both"}, format="json")
+    assert answer.status_code == 400 and "not a valid choice" in answer.json()["handling"][0]
+    client.force_login(admin_user)
+    form = {"name": "x", "provider": "github", "enabled": "on", "max_body_bytes": 1048576,
+            "rate_limit": "600/m", "retention_days": 30, "signature_digest": "sha256",
+            "signature_encoding": "hex", "handling": "both"}  # fmt: skip
+    page = client.post("/admin/webhooks/source/add/", form)
+    assert page.status_code == 200 and "Select a valid choice" in page.content.decode()
+    from webhooks.models import Source
+
+    source.refresh_from_db()
+    assert source.handling == "built_in" and not Source.objects.filter(name="x").exists()
+
+
 def test_a_stored_bad_schedule_never_sticks_a_delivery_in_processing(
     make_source, post_webhook, django_capture_on_commit_callbacks
 ):

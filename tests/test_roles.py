@@ -125,6 +125,7 @@ API = [
     ("post", "/api/v1/sources/", {"name": "N", "provider": "github"}, (201, 403, 403, 401)),
     ("post", "/api/v1/sources/{source}/rotate-secret/", {}, (200, 403, 403, 401)),
     ("patch", "/api/v1/sources/{source}/", {"enabled": False}, (200, 403, 403, 401)),
+    ("patch", "/api/v1/sources/{source}/", {"handling": "routes"}, (200, 403, 403, 401)),
     ("get", "/api/v1/connections/", None, (200, 200, 403, 401)),
     ("post", "/api/v1/connections/{connection}/rotate-credentials/", {"credentials": "x" * 12},
      (200, 403, 403, 401)),
