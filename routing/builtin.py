@@ -18,16 +18,12 @@ from webhooks.models import Source
 from .models import Destination, Route, generate_secret
 
 
-def _path(handler) -> str:
-    return f"{handler.__module__}.{handler.__qualname__}"
-
-
 @transaction.atomic
 def route_builtin_handlers(source: Source) -> list[Route]:
     table = registry.table(source.provider)
     routes = []
     for event_type, handler in sorted(table.handlers.items()):
-        path = _path(handler)
+        path = registry.path(handler)
         destination, _ = Destination.objects.get_or_create(
             kind=Destination.Kind.HANDLER,
             handler=path,

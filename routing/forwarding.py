@@ -77,14 +77,9 @@ def document(delivery) -> dict:
     return {"body": body, "headers": dict(delivery.headers)}
 
 
-def routes_for(deliveries) -> dict[int, list[Route]]:
-    """Each delivery's enabled routes whose source (or provider) and event types match, with
-    one query for all of them (and a cheaper one first when no route can match)."""
-    return _matching(deliveries, _candidates(deliveries))
-
-
 def _candidates(deliveries) -> list[Route]:
-    """The enabled routes of these deliveries' sources and providers, whatever the event."""
+    """The enabled routes of these deliveries' sources and providers, whatever the event, with
+    one query for all of them (and a cheaper one first when no route can match)."""
     sources = {d.source_id for d in deliveries}
     providers = {d.provider for d in deliveries}
     if not _any_route(sources, providers):
@@ -97,6 +92,7 @@ def _candidates(deliveries) -> list[Route]:
 
 
 def _matching(deliveries, routes: list[Route]) -> dict[int, list[Route]]:
+    """Each delivery's routes among ``routes`` whose source (or provider) and event types match."""
     return {
         d.pk: [
             r
@@ -249,8 +245,9 @@ def send_many(ids: list[int]) -> dict[int, str]:
         if time.monotonic() >= deadline:
             publish(chain)
             break
-        ids = sorted(chain)[:size]
-        publish({pk: chain[pk] for pk in sorted(chain)[size:]})
+        waiting = sorted(chain)
+        ids = waiting[:size]
+        publish({pk: chain[pk] for pk in waiting[size:]})
     return outcomes
 
 

@@ -51,13 +51,18 @@ def table(provider: str) -> DispatchTable:
     return DispatchTable(handlers=handlers, ignored=frozenset(ignored - set(handlers)))
 
 
+def path(handler: Callable) -> str:
+    """A handler's dotted path: how a routing destination of kind "handler" names it."""
+    return f"{handler.__module__}.{handler.__qualname__}"
+
+
 def handlers() -> dict[str, Callable]:
     """Every registered handler (built-in and from settings), by its dotted path: what a
     routing destination of kind "handler" may name."""
     found = {}
     for provider in catalog.receivers():
         for handler in table(provider).handlers.values():
-            found[f"{handler.__module__}.{handler.__qualname__}"] = handler
+            found[path(handler)] = handler
     return dict(sorted(found.items()))
 
 
