@@ -6,6 +6,10 @@ and Celery workers (prefork, 2 processes each) running the built-in GitHub ``pus
 
 1. Capacity: wrk, closed loop, BENCH_CAPACITY_CONNECTIONS (32) connections for
    BENCH_CAPACITY_SECONDS (10), no worker running: the rate one web machine accepts (C).
+   Then the workers' capacity: 1 worker, then 2 (after a second capacity run), started on the
+   backlog that run left, with the machine to themselves: deliveries / (last processed_at -
+   first processed_at) is the rate they process (W). W >= C is the target: workers keep up
+   with a web machine when each has a machine of its own.
 2. For 1 worker, then 2 workers, and for each of BENCH_SUSTAINED_LOADS (50, 80, 100 % of C):
    paced intake (wrk with a fixed schedule per thread, bench/wrk/github_push.lua RATE) for
    BENCH_SUSTAINED_SECONDS (60) while the workers process. Reported: the rate accepted (2xx /
@@ -105,17 +109,42 @@ class Run:
             (after, list(UNFINISHED)),
         )
 
-    def capacity(self, cfg: Config) -> harness.WrkResult:
-        """Closed-loop wrk with no worker: what the web side accepts (the queue just grows)."""
-        harness.wrk(self.url, LUA, (self.body_path, self.signature, f"{self.tag}-cw"),
+    def capacity(self, cfg: Config, run_no: int) -> harness.WrkResult:
+        """Closed-loop wrk with no worker: what the web side accepts (the queue just grows).
+        Each run posts deliveries of its own (``run_no`` in their ids: no duplicates)."""
+        harness.wrk(self.url, LUA, (self.body_path, self.signature, f"{self.tag}-cw{run_no}"),
                     connections=cfg.capacity_connections, seconds=2)  # fmt: skip
         return harness.wrk(
             self.url,
             LUA,
-            (self.body_path, self.signature, f"{self.tag}-cap"),
+            (self.body_path, self.signature, f"{self.tag}-cap{run_no}"),
             connections=cfg.capacity_connections,
             seconds=cfg.capacity_seconds,
         )
+
+    def drain_capacity(self, cfg: Config, workers: int, after: int) -> dict:
+        """Start ``workers`` on the backlog a capacity run left and time its drain (span of
+        processed_at: the workers' start-up is not counted)."""
+        backlog = self.unfinished(after)
+        with ExitStack() as stack:
+            daemons = [stack.enter_context(d) for d in self.workers(workers)]
+            limit = time.monotonic() + cfg.drain_limit
+            while self.unfinished(after) and time.monotonic() < limit:
+                for d in daemons:
+                    d.check_alive()
+                time.sleep(0.2)
+            left = self.unfinished(after)
+        count, span = self.services.execute(
+            "SELECT count(*), extract(epoch FROM max(processed_at) - min(processed_at))"
+            " FROM webhooks_delivery WHERE id > %s AND status = 'processed'",
+            (after,),
+        ).fetchone()
+        return {
+            "workers": workers,
+            "backlog": backlog,
+            "left": left,
+            "per_s": round(count / float(span), 1) if span else None,
+        }
 
     def sustained(self, cfg: Config, web: harness.Gunicorn, workers: int, rate: float) -> dict:
         tag = f"{self.tag}-w{workers}-r{int(rate)}"
@@ -217,6 +246,20 @@ def print_table(capacity: float, runs: list[dict]) -> None:
         )
 
 
+def print_capacities(caps: list[float], drains: list[dict]) -> None:
+    print(
+        "\nWith the machine to themselves (capacity C: web alone, closed loop; W: workers alone "
+        "on the backlog C left). Target: W >= C."
+    )
+    for cap, d in zip(caps, drains, strict=True):
+        rate = d["per_s"] or 0
+        verdict = "met" if rate >= cap and not d["left"] else "MISSED"
+        print(
+            f"  {d['workers']} worker(s): W {rate:,.0f}/s on {d['backlog']:,} deliveries, "
+            f"C {cap:,.0f}/s: {rate / cap:.2f}x  {verdict}"
+        )
+
+
 def main() -> int:
     harness.exit_on_sigterm()
     cfg = Config.from_env()
@@ -240,10 +283,18 @@ def main() -> int:
         web = stack.enter_context(hub_server("sustained-hub", env, workdir, 2))
         url = f"{web.base_url}/webhooks/{source_id}/"
         run = Run(services, env, workdir, url, body_path, sign(secret, body))
-        cap = run.capacity(cfg)
-        capacity = cap.ok / cap.seconds
-        harness.log(f"  capacity {capacity:,.0f}/s (p99 {cap.latency_us['p99'] / 1000:.1f} ms)")
-        # The capacity run's deliveries wait in the queue: the first workers would drain them.
+        caps, drains = [], []
+        for workers in cfg.workers:
+            after = run.last_id()
+            cap = run.capacity(cfg, workers)
+            caps.append(cap.ok / cap.seconds)
+            harness.log(f"  capacity {caps[-1]:,.0f}/s (p99 {cap.latency_us['p99'] / 1000:.1f} ms)")
+            drains.append(run.drain_capacity(cfg, workers, after))
+            harness.log(
+                f"  {workers} worker(s) alone drained {drains[-1]['backlog']:,} at "
+                f"{drains[-1]['per_s'] or 0:,.0f}/s"
+            )
+        capacity = caps[0]
         services.execute("TRUNCATE webhooks_delivery CASCADE")
         services.flush_broker()
         for workers in cfg.workers:
@@ -275,11 +326,14 @@ def main() -> int:
             },
             "machine": {"cpus": os.cpu_count(), **versions},
             "capacity_per_s": round(capacity, 1),
+            "capacity_runs_per_s": [round(c, 1) for c in caps],
+            "workers_alone": drains,
             "capacity_p99_ms": cap.latency_us["p99"] / 1000,
             "runs": runs,
         },
     )
     print_table(capacity, runs)
+    print_capacities(caps, drains)
     harness.log(f"results: {path.relative_to(harness.ROOT)} ({time.monotonic() - started:.0f} s)")
     return 0 if all(r["all_processed"] for r in runs) else 1
 
