@@ -86,11 +86,32 @@ def insert(objs, *, skip_conflicts: bool = False) -> list[int]:
     return [row[0] for row in written]
 
 
+def upsert(objs, *, unique_fields: tuple[str, ...], update_fields: tuple[str, ...]) -> None:
+    """One multi-row ``INSERT ... ON CONFLICT (unique_fields) DO UPDATE`` of ``update_fields``
+    from the new rows: Django's ``bulk_create(update_conflicts=True)`` (the same SQL on
+    PostgreSQL and SQLite) without compiling it on every call (0.3 ms a call)."""
+    if not objs:
+        return
+    sql, fields = insert_sql(
+        type(objs[0]),
+        connection.alias,
+        len(objs),
+        upsert=(tuple(unique_fields), tuple(update_fields)),
+    )
+    params = [
+        f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields
+    ]
+    fetch_bound(connection, sql, params, rows=False)
+
+
 @cache
-def insert_sql(model, alias: str, rows: int, returning: bool = False, skip_conflicts=False):
+def insert_sql(
+    model, alias: str, rows: int, returning: bool = False, skip_conflicts=False, upsert=None
+):
     """``(sql, fields)``: an INSERT of ``rows`` rows of every concrete field but the primary key
-    (``RETURNING`` it when asked; ``ON CONFLICT DO NOTHING`` when asked, PostgreSQL and SQLite
-    alike), built once per process and shape."""
+    (``RETURNING`` it when asked; ``ON CONFLICT DO NOTHING`` when asked, or ``ON CONFLICT
+    (unique) DO UPDATE SET`` the fields of ``upsert = (unique, update)`` field names, from the
+    new row; PostgreSQL and SQLite alike), built once per process and shape."""
     qn = connections[alias].ops.quote_name
     opts = model._meta
     fields = [f for f in opts.concrete_fields if not f.primary_key]
@@ -102,6 +123,10 @@ def insert_sql(model, alias: str, rows: int, returning: bool = False, skip_confl
     )
     if skip_conflicts:
         sql += " ON CONFLICT DO NOTHING"
+    elif upsert:
+        unique, update = ([qn(opts.get_field(name).column) for name in names] for names in upsert)
+        sets = ", ".join(f"{column} = EXCLUDED.{column}" for column in update)
+        sql += f" ON CONFLICT ({', '.join(unique)}) DO UPDATE SET {sets}"
     if returning:
         sql += f" RETURNING {qn(opts.pk.column)}"
     return sql, fields

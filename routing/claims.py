@@ -151,10 +151,13 @@ def _names(n: int = 0) -> dict:
 def _claim_statements(n: int) -> _ClaimSQL:
     """The claim's three statements for a message of ``n`` ids (parameters: _claim_values,
     the ids, _claimable_values, then _waiting_values for the ordered one). Table names come
-    from the models' meta; every value is a parameter."""
+    from the models' meta; every value is a parameter. ``status || ''``: the rows are found by
+    primary key alone, never AND-ed with the status index, whose entries of every forward ever
+    pending outlive them until a vacuum (webhooks.processing._claim measured it: 13 ms a claim
+    against 0.1 ms)."""
     names = _names(n)
     claimable = (
-        "WHERE id IN ({ids}) AND status IN (%s, %s) AND claimed_at IS NULL"
+        "WHERE id IN ({ids}) AND status || '' IN (%s, %s) AND claimed_at IS NULL"
         " AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
     )
     claim = (

@@ -4,6 +4,7 @@ A handler is ``handler(event: webhooks.events.Event) -> None`` and runs inside t
 that records the delivery's outcome (see webhooks.processing). ``ping`` is finished at ingest
 (the receiver's ``done_at_ingest`` marks the source verified), so a replayed ping is ignored."""
 
+from core import bulk
 from webhooks.errors import PermanentError
 from webhooks.events import Event
 from webhooks.models import Activity, SourceRepository
@@ -69,7 +70,7 @@ def pull_request(event: Event) -> None:
 def _record(event: Event, **fields) -> None:
     """One Activity per delivery, written again on a replay: one ``INSERT ... ON CONFLICT
     (delivery) DO UPDATE`` (``update_or_create`` took a savepoint, a locking SELECT and an INSERT,
-    the largest part of a push's processing)."""
+    the largest part of a push's processing; ``bulk_create`` compiled the statement per call)."""
     values = {
         "source": event.source,
         "kind": event.type,
@@ -77,11 +78,10 @@ def _record(event: Event, **fields) -> None:
         "sender": optional(event, "sender.login", ""),
         **fields,
     }
-    Activity.objects.bulk_create(
+    bulk.upsert(
         [Activity(delivery_id=event.delivery_id, **values)],
-        update_conflicts=True,
-        unique_fields=["delivery"],
-        update_fields=list(values),
+        unique_fields=("delivery",),
+        update_fields=tuple(values),
     )
 
 
