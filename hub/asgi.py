@@ -11,13 +11,17 @@ event loop, then one hop to a worker thread runs the request through a handler w
 site's middleware (as hub/wsgi.py does: a provider's delivery needs no session, CSRF check,
 authentication, messages or static files) and the answer is sent back. Django's own ASGI path
 costs three thread hops per request (two signals and the view) on one thread per process; this
-one costs one, on a small pool, so database waits of concurrent deliveries overlap.
+one costs one, on a small pool of threads of its own (a plain executor: asgiref's
+``sync_to_async`` copied and restored the request's context around it), so database waits of
+concurrent deliveries overlap. The request resolves against ``hub.urls_webhooks``, the
+receiving endpoint's patterns alone.
 """
 
+import asyncio
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core import signals
 from django.core.asgi import get_asgi_application
@@ -26,10 +30,18 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.urls import set_script_prefix
 
+from hub.preload import preload
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 get_asgi_application()  # django.setup()
+preload()
 
 WEBHOOK_PREFIX = "/webhooks/"
+WEBHOOK_URLCONF = "hub.urls_webhooks"
+# Threads that run /webhooks/ requests, as many as asyncio's default executor has (asgiref's
+# sync_to_async used it): a plain executor skips asgiref's context copying.
+_EXECUTOR = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4),
+                               thread_name_prefix="hub-webhook")  # fmt: skip
 TOO_LARGE = b'{"status": "rejected", "error": "body_too_large", "detail": "The body is too large."}'
 
 
@@ -80,12 +92,17 @@ class WebhookHandler(SiteHandler):
         self._exception_middleware = []
         self._middleware_chain = convert_exception_to_response(self._get_response)
 
+    def get_response(self, request):
+        request.urlconf = WEBHOOK_URLCONF
+        return super().get_response(request)
+
     async def handle(self, scope, receive, send):
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
-        response = await sync_to_async(self._respond, thread_sensitive=False)(scope, body_file)
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(_EXECUTOR, self._respond, scope, body_file)
         await send(
             {
                 "type": "http.response.start",

@@ -11,8 +11,11 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 
+from hub.preload import preload
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 site = get_wsgi_application()
+preload()
 
 
 class WebhookHandler(WSGIHandler):
@@ -24,9 +27,14 @@ class WebhookHandler(WSGIHandler):
         self._exception_middleware = []
         self._middleware_chain = convert_exception_to_response(self._get_response)
 
+    def get_response(self, request):
+        request.urlconf = WEBHOOK_URLCONF  # the receiving endpoint's patterns alone
+        return super().get_response(request)
+
 
 webhooks = WebhookHandler()
 WEBHOOK_PREFIX = "/webhooks/"
+WEBHOOK_URLCONF = "hub.urls_webhooks"
 
 
 def application(environ, start_response):

@@ -45,10 +45,12 @@ def count(source_id, when: datetime, latency_ms: int | None = None, **fields) ->
             entry["total_ms"] += latency_ms
             entry[rollups.bucket_field(latency_ms)] += 1
             entry["_max"] = max(entry["_max"], latency_ms)
-        if any(fields.get(name, 0) > 0 for name in SUCCESS_FIELDS):
-            entry["_last_success"] = when
-        if any(fields.get(name, 0) > 0 for name in ERROR_FIELDS):
-            entry["_last_error"] = when
+        for name in SUCCESS_FIELDS:
+            if fields.get(name, 0) > 0:
+                entry["_last_success"] = when
+        for name in ERROR_FIELDS:
+            if fields.get(name, 0) > 0:
+                entry["_last_error"] = when
 
     BUFFER.add(update)
 

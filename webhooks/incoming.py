@@ -10,6 +10,7 @@ uses the full request headers: only storage is capped.
 """
 
 import ipaddress
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
@@ -108,7 +109,9 @@ def remote_addr(meta) -> str | None:
     return _address(meta.get("REMOTE_ADDR") or "")
 
 
+@lru_cache(maxsize=1024)
 def _address(value: str) -> str | None:
+    """``value`` as an IP address's canonical text, or None (cached: senders repeat)."""
     try:
         return str(ipaddress.ip_address(value)) if "%" not in value else None
     except ValueError:

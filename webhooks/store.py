@@ -31,6 +31,7 @@ from django.db import (
     close_old_connections,
     connection,
     connections,
+    models,
 )
 
 from core import bulk
@@ -50,16 +51,25 @@ def _statement(alias: str, rows: int = 1):
     prepared = {
         f.attname: f.get_db_prep_save(f.get_default(), connection)
         for f in fields
-        if not callable(f.default)
+        if not (f.has_default() and callable(f.default))  # no default: None or ""
     }
     return sql, fields, prepared
+
+
+TEXT_FIELDS = (models.CharField, models.TextField)
+"""Exactly these classes (not subclasses, which may override it): ``get_db_prep_save`` of a
+``str`` is the ``str`` itself, so it is passed as it is (5 calls a field saved)."""
 
 
 def _params(values: dict, fields, prepared, connection) -> list:
     params = []
     for f in fields:
         if f.attname in values:
-            params.append(f.get_db_prep_save(values[f.attname], connection))
+            value = values[f.attname]
+            if type(value) is str and type(f) in TEXT_FIELDS:
+                params.append(value)
+            else:
+                params.append(f.get_db_prep_save(value, connection))
         elif f.attname in prepared:
             params.append(prepared[f.attname])
         else:
