@@ -38,10 +38,7 @@ preload()
 
 WEBHOOK_PREFIX = "/webhooks/"
 WEBHOOK_URLCONF = "hub.urls_webhooks"
-# Threads that run /webhooks/ requests, as many as asyncio's default executor has (asgiref's
-# sync_to_async used it): a plain executor skips asgiref's context copying.
-_EXECUTOR = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4),
-                               thread_name_prefix="hub-webhook")  # fmt: skip
+_EXECUTOR = ThreadPoolExecutor(settings.HUB_WEBHOOK_THREADS, thread_name_prefix="hub-webhook")
 TOO_LARGE = b'{"status": "rejected", "error": "body_too_large", "detail": "The body is too large."}'
 
 

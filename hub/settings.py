@@ -352,6 +352,14 @@ HUB_FORWARD_CHAIN_SECONDS = env.float("HUB_FORWARD_CHAIN_SECONDS", default=1.0)
 that next one itself (no round trip through the queue) while it has run less than this
 (seconds), then publishes the rest. 0: always publish."""
 HUB_SWEEP_BATCH = env.int("HUB_SWEEP_BATCH", default=1000)
+HUB_WEBHOOK_THREADS = env.int("HUB_WEBHOOK_THREADS", default=16)
+"""Threads per web process (hub/asgi.py) that run /webhooks/ requests once their bodies are read.
+Requests waiting on the database together are written with one INSERT (group commit), so more
+threads make fuller groups, until the threads cost more than they save: in one process at 32
+concurrent requests, 6 threads wrote groups of 3 rows at 1.03-1.09 ms CPU a request, 16 wrote
+groups of 8 at 0.91-0.94 ms, 32 wrote groups of 12 at 1.12 ms or more. A thread opens a
+database connection of its own only for what the writer does not do (a duplicate's lookup, a
+refused request's row), so count up to this many per web process against max_connections."""
 HUB_PUBLISH_BATCH = env.int("HUB_PUBLISH_BATCH", default=20)
 """Delivery ids per Celery message (webhooks.process_batch)."""
 HUB_PUBLISH_LINGER = env.float("HUB_PUBLISH_LINGER", default=0.1)
