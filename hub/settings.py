@@ -362,12 +362,16 @@ database connection of its own only for what the writer does not do (a duplicate
 refused request's row), so count up to this many per web process against max_connections."""
 HUB_PUBLISH_BATCH = env.int("HUB_PUBLISH_BATCH", default=20)
 """Delivery ids per Celery message (webhooks.process_batch)."""
-HUB_PUBLISH_LINGER = env.float("HUB_PUBLISH_LINGER", default=0.1)
-"""How long the web process's publisher waits to fill a message (seconds) while messages wait
-on the broker's queue (the workers are behind): fuller messages, less CPU per delivery. Those
-messages wait behind a backlog anyway, and every worker has a prefetched message or more in
-hand, so the wait costs no worker time; a worker drains messages of 5 GitHub pushes at half the
+HUB_PUBLISH_LINGER = env.float("HUB_PUBLISH_LINGER", default=0.025)
+"""How long the web process's publisher waits to fill a message (seconds) while some messages
+wait on the broker's queue (the workers are a little behind)."""
+HUB_PUBLISH_LINGER_BACKLOG = env.float("HUB_PUBLISH_LINGER_BACKLOG", default=0.1)
+"""The same wait once at least HUB_PUBLISH_BACKLOG messages wait: those messages wait behind a
+backlog anyway and every worker has prefetched messages in hand, so the wait costs no worker
+time and fuller messages save it CPU; a worker drains messages of 5 GitHub pushes at half the
 rate of messages of 20 (526 against 1,018 a second, one worker of 2 processes)."""
+HUB_PUBLISH_BACKLOG = env.int("HUB_PUBLISH_BACKLOG", default=100)
+"""Messages waiting on the broker's queue from which the publisher fills messages fully."""
 HUB_PUBLISH_LINGER_IDLE = env.float("HUB_PUBLISH_LINGER_IDLE", default=0.005)
 """The same wait while the broker's queue is empty (the workers keep up): less lag."""
 HUB_PUBLISH_PROBE_SECONDS = env.float("HUB_PUBLISH_PROBE_SECONDS", default=0.1)

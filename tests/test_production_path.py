@@ -172,14 +172,20 @@ def test_a_hand_off_lost_with_a_web_process_is_republished_within_seconds(
 
 def test_the_publisher_lingers_only_while_messages_wait_on_the_broker(broker, settings):
     """Prompt messages while the workers keep up (the queue is empty), fuller ones while they
-    are behind (messages wait): the real Redis queue is what the publisher looks at."""
+    are behind (messages wait), full ones under a backlog: the real Redis queue is what the
+    publisher looks at."""
     settings.HUB_PUBLISH_LINGER, settings.HUB_PUBLISH_LINGER_IDLE = 0.025, 0.005
+    settings.HUB_PUBLISH_LINGER_BACKLOG, settings.HUB_PUBLISH_BACKLOG = 0.1, 3
+    settings.HUB_PUBLISH_BATCH = 1
     looker = publisher._Publisher()
     assert looker.linger() == 0.005  # nothing waiting
-    publisher.publish([1, 2, 3])  # a message no worker takes
+    publisher.publish([1])  # a message no worker takes
     assert looker.linger() == 0.005  # looked at less than HUB_PUBLISH_PROBE_SECONDS ago
     looker.probed_at = float("-inf")
     assert looker.linger() == 0.025
+    publisher.publish([2, 3])  # three messages wait: a backlog
+    looker.probed_at = float("-inf")
+    assert looker.linger() == 0.1
     broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
     looker.probed_at = float("-inf")
     assert looker.linger() == 0.005

@@ -3,11 +3,13 @@
 ``enqueue(id)`` is what ingest calls after the commit: it puts the id on this process's
 publish queue and returns at once. A background thread publishes the queued ids as
 ``webhooks.process_batch`` messages of up to HUB_PUBLISH_BATCH ids, waiting at most
-HUB_PUBLISH_LINGER seconds to fill a message while the workers are behind (messages wait on
-the broker's queue), and at most HUB_PUBLISH_LINGER_IDLE while they keep up (it is empty): full
-messages when CPU per delivery matters, prompt ones when lag does. The queue is looked at
-(one Redis LLEN) at most every HUB_PUBLISH_PROBE_SECONDS; a broker that is not Redis counts as
-behind. One publish costs about as much CPU as the INSERT it follows
+HUB_PUBLISH_LINGER_IDLE seconds to fill a message while the workers keep up (the broker's queue
+is empty), HUB_PUBLISH_LINGER while some messages wait on it, and HUB_PUBLISH_LINGER_BACKLOG
+once at least HUB_PUBLISH_BACKLOG messages wait (the workers are well behind: every message
+waits its turn anyway, so full messages cost no lag and save the workers CPU): prompt
+messages when lag matters, full ones when CPU per delivery does. The queue is looked at (one
+Redis LLEN) at most every HUB_PUBLISH_PROBE_SECONDS; a broker that is not Redis counts as
+some messages waiting. One publish costs about as much CPU as the INSERT it follows
 (research/performance-floor.md); batching spreads it over many requests.
 
 ``publish(ids, countdown=None)`` publishes at once, in chunks, and returns False if the broker
@@ -52,7 +54,7 @@ class _Publisher:
     """This process's publish queue and the thread that drains it."""
 
     def __init__(self):
-        self.probed_at, self.idle = float("-inf"), False
+        self.probed_at, self.waiting = float("-inf"), None
         self.queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.start_lock = threading.Lock()
         self.send_lock = threading.Lock()  # held while a message is filled and sent
@@ -77,12 +79,16 @@ class _Publisher:
                 publish(ids)
 
     def linger(self) -> float:
-        """HUB_PUBLISH_LINGER_IDLE while the broker's queue was empty when last looked at,
-        else HUB_PUBLISH_LINGER (see the module docstring)."""
+        """How long to fill a message, by the broker's queue when last looked at (see the
+        module docstring)."""
         now = time.monotonic()
         if now - self.probed_at >= settings.HUB_PUBLISH_PROBE_SECONDS:
-            self.probed_at, self.idle = now, queue_is_empty()
-        return settings.HUB_PUBLISH_LINGER_IDLE if self.idle else settings.HUB_PUBLISH_LINGER
+            self.probed_at, self.waiting = now, queue_length()
+        if self.waiting == 0:
+            return settings.HUB_PUBLISH_LINGER_IDLE
+        if self.waiting is not None and self.waiting >= settings.HUB_PUBLISH_BACKLOG:
+            return settings.HUB_PUBLISH_LINGER_BACKLOG
+        return settings.HUB_PUBLISH_LINGER
 
     def _fill(self, ids: list[int], linger: float) -> None:
         """Add queued ids until the message is full or ``linger`` seconds have passed since it
@@ -111,22 +117,28 @@ class _Publisher:
 _broker = None
 
 
-def queue_is_empty() -> bool:
-    """True when the Redis broker holds no message on the hub's queue (one LLEN); False when
-    it holds some, cannot be asked, or is not Redis (the embedded broker keeps the slow path)."""
+def queue_length() -> int | None:
+    """How many messages wait on the hub's queue of the Redis broker (one LLEN); None when it
+    cannot be asked or is not Redis (the embedded broker keeps the middle path)."""
     global _broker
     url = settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://")):
-        return False
+        return None
     try:
         if _broker is None:
             import redis
 
             _broker = redis.Redis.from_url(url, socket_timeout=2)
-        return _broker.llen(getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")) == 0
+        return _broker.llen(getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery"))
     except Exception:
         logger.warning("webhooks.publisher.queue_length_unknown", exc_info=True)
-        return False
+        return None
+
+
+def queue_is_empty() -> bool:
+    """True when the Redis broker holds no message on the hub's queue; False when it holds
+    some, cannot be asked, or is not Redis."""
+    return queue_length() == 0
 
 
 _publisher = _Publisher()
