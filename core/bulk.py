@@ -30,7 +30,14 @@ def update_from_values(model, fields, rows, *, fence=None, constants=None) -> se
     """``rows``: (pk, value of each of ``fields``...) tuples. ``fence``: {field: value} a row
     must still hold to be changed (e.g. this worker's claim). ``constants``: {field: value}
     set on every row. Values are prepared by their fields (``get_db_prep_value``)
-    and cast to the column type on PostgreSQL (a VALUES list has no types of its own)."""
+    and cast to the column type on PostgreSQL (a VALUES list has no types of its own).
+
+    The fence is tested with ``IS NOT DISTINCT FROM``, which no index serves, so the rows are
+    found by primary key from the VALUES alone. With ``=``, PostgreSQL AND-ed a partial index
+    of unfinished deliveries with the status index to test ``status = 'processing'``; both keep
+    an entry for every row that passed through until a vacuum, and under a backlog of 36,000
+    deliveries the outcome UPDATE of one message read 9,700 heap pages (25 ms) where the
+    primary key reads 20 rows."""
     if not rows:
         return set()
     opts = model._meta
@@ -54,7 +61,7 @@ def update_from_values(model, fields, rows, *, fence=None, constants=None) -> se
     where, fence_params = [f"t.{pk.column} = v._pk"], []
     for name, value in (fence or {}).items():
         field = opts.get_field(name)
-        where.append(f"t.{field.column} = %s")
+        where.append(f"t.{field.column} IS NOT DISTINCT FROM %s")
         fence_params.append(field.get_db_prep_value(value, connection))
     qn = connection.ops.quote_name
     # Names come from the model's meta and every value is a parameter.
