@@ -108,6 +108,67 @@ def test_paths_under_webhooks_that_match_nothing_are_json_404(client, path):
     assert response.json()["error"] == "not_found"
 
 
+def _through_wsgi(path: str) -> tuple[int, dict, bytes]:
+    from io import BytesIO
+    from wsgiref.util import setup_testing_defaults
+
+    from hub.wsgi import application
+
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "CONTENT_TYPE": "application/json",
+               "CONTENT_LENGTH": "2", "wsgi.input": BytesIO(b"{}")}  # fmt: skip
+    setup_testing_defaults(environ)
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"], answer["headers"] = int(status.split()[0]), dict(headers)
+
+    body = b"".join(application(environ, start_response))
+    return answer["status"], answer["headers"], body
+
+
+def _through_asgi(path: str) -> tuple[int, dict, bytes]:
+    import asyncio
+
+    from hub.asgi import application
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000),
+             "server": ("testserver", 80),
+             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                         (b"content-length", b"2")]}  # fmt: skip
+    messages = [{"type": "http.request", "body": b"{}", "more_body": False}]
+    sent = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(application(scope, receive, send))
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    return sent[0]["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
+
+
+@pytest.mark.parametrize("serve", [_through_wsgi, _through_asgi], ids=["wsgi", "asgi"])
+@pytest.mark.parametrize(
+    "path, error",
+    [
+        ("/webhooks/", "not_found"),
+        ("/webhooks/x/y", "not_found"),
+        ("/webhooks/%00/", "unknown_source"),
+    ],
+)
+def test_the_servers_short_path_answers_unmatched_webhook_urls_with_json_404(serve, path, error):
+    """hub.wsgi and hub.asgi resolve /webhooks/ requests against hub.urls_webhooks alone: a URL
+    that names no receiving endpoint gets the same JSON 404, never a 500 or the site's HTML."""
+    status, headers, body = serve(path)
+    assert status == 404
+    assert headers["Content-Type"] == "application/json"
+    assert f'"error": "{error}"'.encode() in body
+
+
 # --- property-based -------------------------------------------------------------------------
 
 SIGNERS = signers.SIGNERS  # every registered provider
