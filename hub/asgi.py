@@ -11,16 +11,17 @@ event loop, then one hop to a worker thread runs the request through a handler w
 site's middleware (as hub/wsgi.py does: a provider's delivery needs no session, CSRF check,
 authentication, messages or static files) and the answer is sent back. Django's own ASGI path
 costs three thread hops per request (two signals and the view) on one thread per process; this
-one costs one, on a small pool of threads of its own (a plain executor: asgiref's
-``sync_to_async`` copied and restored the request's context around it), so database waits of
-concurrent deliveries overlap. The request resolves against ``hub.urls_webhooks``, the
-receiving endpoint's patterns alone.
+one costs one, on a small pool of threads of its own (``ThreadPool``: asgiref's
+``sync_to_async`` copied and restored the request's context around it, and an executor's
+futures cost more than the hop), so database waits of concurrent deliveries overlap. The
+request resolves against ``hub.urls_webhooks``, the receiving endpoint's patterns alone.
 """
 
 import asyncio
 import os
+import queue
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 from django.conf import settings
 from django.core import signals
@@ -38,12 +39,69 @@ preload()
 
 WEBHOOK_PREFIX = "/webhooks/"
 WEBHOOK_URLCONF = "hub.urls_webhooks"
-_EXECUTOR = ThreadPoolExecutor(settings.HUB_WEBHOOK_THREADS, thread_name_prefix="hub-webhook")
 TOO_LARGE = b'{"status": "rejected", "error": "body_too_large", "detail": "The body is too large."}'
 
 
 class BodyOverCeiling(Exception):
     pass
+
+
+class ThreadPool:
+    """``await pool.run(fn, *args)``: ``fn(*args)`` on one of ``size`` threads, its result (or
+    exception) delivered to the awaiting coroutine.
+
+    What ``loop.run_in_executor`` does, minus concurrent.futures' Future (a Condition per
+    call) and the callbacks that copy its state into an asyncio future: the thread resolves the
+    asyncio future itself, through ``call_soon_threadsafe``. Threads start on first use in a
+    process (gunicorn forks workers) and are daemons: a worker that exits takes them along.
+    """
+
+    def __init__(self, size: int, name: str):
+        self.size, self.name = size, name
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pid = None
+
+    async def run(self, fn, *args):
+        if self._pid != os.getpid():
+            self._start()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((future, loop, fn, args))
+        return await future
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._queue = queue.SimpleQueue()  # a forked child's own
+            for n in range(self.size):
+                threading.Thread(target=self._work, name=f"{self.name}_{n}", daemon=True).start()
+            self._pid = os.getpid()
+
+    def _work(self) -> None:
+        get = self._queue.get
+        while True:
+            future, loop, fn, args = get()
+            try:
+                outcome, value = _resolve, fn(*args)
+            except BaseException as exc:  # handed to the coroutine, which raises it
+                outcome, value = _reject, exc
+            loop.call_soon_threadsafe(outcome, future, value)
+            del future, value  # nothing held between requests
+
+
+def _resolve(future, result) -> None:
+    if not future.done():  # its coroutine may have been cancelled meanwhile
+        future.set_result(result)
+
+
+def _reject(future, exc) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+POOL = ThreadPool(settings.HUB_WEBHOOK_THREADS, "hub-webhook")
 
 
 class SiteHandler(ASGIHandler):
@@ -93,13 +151,23 @@ class WebhookHandler(SiteHandler):
         request.urlconf = WEBHOOK_URLCONF
         return super().get_response(request)
 
+    async def __call__(self, scope, receive, send):
+        """SiteHandler's, minus asgiref's ThreadSensitiveContext that Django opens around every
+        request: it serves ``sync_to_async(thread_sensitive=True)``, which this path never
+        calls (``application`` sends only HTTP requests here)."""
+        if _declared_size(scope) > settings.HUB_REQUEST_BODY_CEILING:
+            return await _send_too_large(send)
+        try:
+            await self.handle(scope, receive, send)
+        except BodyOverCeiling:
+            await _send_too_large(send)
+
     async def handle(self, scope, receive, send):
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
-        loop = asyncio.get_running_loop()
-        response = await loop.run_in_executor(_EXECUTOR, self._respond, scope, body_file)
+        response = await POOL.run(self._respond, scope, body_file)
         await send(
             {
                 "type": "http.response.start",
