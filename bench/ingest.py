@@ -43,7 +43,7 @@ BODY_BYTES = 5000
 HUB_ROWS = "SELECT count(*) FROM webhooks_delivery WHERE status <> 'rejected'"
 FLOOR_ROWS = "SELECT count(*) FROM bench_floor_delivery"
 
-HUB_WORKER_CLASS = "uvicorn_worker.UvicornWorker"  # as the Procfile and the README recipe
+HUB_WORKER_CLASS = "hub.server.UvicornWorker"  # as the Procfile and the README recipe
 TARGET_THROUGHPUT = 0.80  # hub req/s >= 80% of the floor's
 TARGET_P99 = 2.0  # hub p99 < 2x the floor's
 BUSY_MACHINE_CORES = 0.25  # other work above this (median per point) makes a run suspect

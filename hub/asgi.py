@@ -1,4 +1,4 @@
-"""ASGI entry point: the hub's web server (``gunicorn hub.asgi -k uvicorn_worker.UvicornWorker``;
+"""ASGI entry point: the hub's web server (``gunicorn hub.asgi -k hub.server.UvicornWorker``;
 the Procfile and the README's production recipe).
 
 Served by uvicorn, a request's body is read by the event loop before any view runs, so a client

@@ -120,7 +120,7 @@ def gunicorn(port: int, env: dict, log: Path, workers: int = 1) -> subprocess.Po
             str(BIN / "gunicorn"),
             "hub.asgi:application",
             "--worker-class",
-            "uvicorn_worker.UvicornWorker",
+            "hub.server.UvicornWorker",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

@@ -1,5 +1,6 @@
-"""The web process's own threads: the pool that answers receiving requests (hub.asgi.ThreadPool)
-and the ingest writer's connection check (webhooks.store)."""
+"""The web process's own machinery: the pool of threads that answers receiving requests
+(hub.asgi.ThreadPool) and the worker's transport that sends each answer in one write
+(hub.server.CoalescingTransport)."""
 
 import asyncio
 import threading
@@ -44,3 +45,46 @@ def test_an_exception_reaches_its_caller_and_the_thread_serves_the_next_call():
     assert second == "NEXT"
     with pytest.raises(ValueError, match="no 2"):
         asyncio.run(pool.run(refuse, 2))
+
+
+class _Socket(asyncio.Transport):
+    """What the kernel would be sent: each write of the real transport, in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.writes, self.closed = [], False
+
+    def write(self, data):
+        self.writes.append(bytes(data))
+
+    def is_closing(self):
+        return self.closed
+
+    def close(self):
+        self.closed = True
+
+    def get_write_buffer_size(self):
+        return 0
+
+
+def test_a_response_head_and_body_written_in_one_loop_step_leave_in_one_write():
+    from hub.server import CoalescingTransport
+
+    async def main():
+        socket = _Socket()
+        transport = CoalescingTransport(socket, asyncio.get_running_loop())
+        transport.write(b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n")  # uvicorn: head
+        transport.write(b"{}")  # then body
+        assert socket.writes == [] and transport.get_write_buffer_size() == 46
+        await asyncio.sleep(0)  # the step ends
+        assert socket.writes == [b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}"]
+
+        transport.write(b"last answer")
+        transport.close()  # what is held goes out before the connection closes
+        assert socket.writes[1:] == [b"last answer"] and socket.closed
+        transport.write(b"after close")
+        await asyncio.sleep(0)
+        assert socket.writes[2:] == []  # dropped, as a closing transport drops it
+        assert transport.is_closing()  # everything else is the real transport's
+
+    asyncio.run(main())
