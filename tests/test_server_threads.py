@@ -4,10 +4,17 @@
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from hub.asgi import ThreadPool
+
+
+def _run(coroutine):
+    """asyncio.run in a thread of its own: the browser tests leave a loop running in this one."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def _gather(pool, calls):
@@ -15,7 +22,7 @@ def _gather(pool, calls):
         return await asyncio.gather(*(pool.run(fn, *args) for fn, args in calls),
                                     return_exceptions=True)  # fmt: skip
 
-    return asyncio.run(main())
+    return _run(main())
 
 
 def test_the_pool_answers_each_call_on_its_threads_with_its_own_result():
@@ -44,7 +51,7 @@ def test_an_exception_reaches_its_caller_and_the_thread_serves_the_next_call():
     assert isinstance(first, ValueError) and str(first) == "no 1"
     assert second == "NEXT"
     with pytest.raises(ValueError, match="no 2"):
-        asyncio.run(pool.run(refuse, 2))
+        _run(pool.run(refuse, 2))
 
 
 class _Socket(asyncio.Transport):
@@ -87,4 +94,4 @@ def test_a_response_head_and_body_written_in_one_loop_step_leave_in_one_write():
         assert socket.writes[2:] == []  # dropped, as a closing transport drops it
         assert transport.is_closing()  # everything else is the real transport's
 
-    asyncio.run(main())
+    _run(main())
