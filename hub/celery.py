@@ -4,7 +4,8 @@ import os
 
 from celery import Celery
 from celery.signals import task_prerun
-from django.db import close_old_connections
+
+from core.dbcheck import check_connection
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
@@ -21,7 +22,8 @@ def _usable_database(**kwargs) -> None:
     """Every task starts on a usable database connection. The fixup above reuses a connection
     for up to CELERY_DB_REUSE_MAX tasks without looking at it, so after a database restart a
     pool process failed every task on its dead connection until that count ran out (about
-    5 minutes in a fault run). Django's own per-request check does it instead: a connection
+    5 minutes in a fault run). Django's own per-request check does it instead (a connection
     that errored and no longer answers, or is older than CONN_MAX_AGE, is closed; with
-    CONN_HEALTH_CHECKS the next query first checks it (one SELECT 1 per task)."""
-    close_old_connections()
+    CONN_HEALTH_CHECKS the next query first checks it), without a SELECT 1 round trip per task
+    (core.dbcheck: the socket each task, the full check at most a second apart)."""
+    check_connection()

@@ -119,3 +119,29 @@ def test_a_connection_lost_between_groups_is_replaced_before_the_next(make_sourc
     # within a second of the last group: the socket (closed by the server) says so, no SELECT 1
     assert isinstance(writer.insert(_row(source, "after")), int)
     assert set(Delivery.objects.values_list("external_id", flat=True)) == {"before", "after"}
+
+
+def _backend_pid():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def test_a_unit_of_work_gets_a_live_connection_within_a_second_of_the_last_full_check():
+    """core.dbcheck, which the writer and every Celery task run first: between full checks
+    (a SELECT 1 at most a second apart) a connection the server closed is seen on its socket
+    and replaced, and one that saw an error is checked at once."""
+    from core.dbcheck import check_connection
+
+    check_connection()  # a full check: the next ones within a second look at the socket
+    first = _backend_pid()
+    with _connect(autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", [first])
+    check_connection()
+    second = _backend_pid()  # a dead connection would raise here
+    assert second != first
+
+    connection.errors_occurred = True  # as Django marks it after a DatabaseError
+    check_connection()
+    assert connection.errors_occurred is False  # checked at once (a SELECT 1), and it answered
+    assert _backend_pid() == second  # so it is kept

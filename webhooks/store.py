@@ -14,37 +14,33 @@ be written, and one writer thread (its own database connection) writes them with
 load it is every row that arrived while the previous statement ran. A group that breaks a
 constraint or holds a value its column refuses is written again one row at a time, so each
 request gets its own answer. Before each group the writer checks its connection as a request
-would (``close_old_connections`` with ``CONN_HEALTH_CHECKS``), so a database restart costs no
-answer; a connection lost during a statement fails that group (each request answers 503).
+would, without a round trip each time (``core.dbcheck.check_connection``: the socket each group,
+Django's ``SELECT 1`` at most a second apart), so a database restart costs no answer; a
+connection lost during a statement fails that group (each request answers 503).
 """
 
 import logging
 import os
 import queue
-import select
 import threading
-import time
 from functools import cache
 
 from django.db import (
     DatabaseError,
     DataError,
     IntegrityError,
-    close_old_connections,
     connection,
     connections,
     models,
 )
 
 from core import bulk
+from core.dbcheck import check_connection
 
 from .models import Delivery
 
 logger = logging.getLogger(__name__)
 MAX_GROUP = 64
-HEALTH_CHECK_EVERY = 1.0
-"""Seconds between the writer's full connection checks (a ``SELECT 1`` round trip each, which
-cost a group of one row as much as its INSERT); each group in between looks at the socket."""
 
 
 @cache
@@ -116,7 +112,6 @@ class GroupWriter:
         self._pid = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._check_at = 0.0
         self.groups = self.rows = 0  # written by this process (tests, diagnostics)
 
     def insert(self, values: dict) -> int:
@@ -166,18 +161,10 @@ class GroupWriter:
                     self._queue.put(None)  # end after this group
                     break
                 group.append(item)
-            self._check_connection()
+            check_connection()  # as at the start of a request (module docstring)
             self._write(group)
             self.groups += 1
             self.rows += len(group)
-
-    def _check_connection(self) -> None:
-        """As at the start of a request (module docstring): a database restart costs no group
-        its answer."""
-        now = time.monotonic()
-        if now >= self._check_at or _closed_by_server(connection):
-            close_old_connections()  # the next query first runs CONN_HEALTH_CHECKS' SELECT 1
-            self._check_at = now + HEALTH_CHECK_EVERY
 
     def _write(self, group: list[_Request]) -> None:
         try:
@@ -208,21 +195,6 @@ class GroupWriter:
                 request.error = DataError(str(exc))
             except DatabaseError as exc:
                 request.error = DatabaseError(str(exc))
-
-
-def _closed_by_server(conn) -> bool:
-    """True when an idle PostgreSQL connection's socket is readable: the server has closed it
-    (or sent something unasked, after which a fresh connection is the safe choice)."""
-    raw = conn.connection
-    if conn.vendor != "postgresql" or raw is None:
-        return False
-    if raw.closed:  # psycopg saw it break
-        return True
-    try:
-        readable, _, _ = select.select([raw.fileno()], [], [], 0)
-    except (OSError, ValueError):  # the descriptor is gone already
-        return True
-    return bool(readable)
 
 
 WRITER = GroupWriter()
