@@ -18,6 +18,7 @@ request resolves against ``hub.urls_webhooks``, the receiving endpoint's pattern
 """
 
 import asyncio
+import contextlib
 import os
 import queue
 import tempfile
@@ -87,7 +88,8 @@ class ThreadPool:
                 outcome, value = _resolve, fn(*args)
             except BaseException as exc:  # handed to the coroutine, which raises it
                 outcome, value = _reject, exc
-            loop.call_soon_threadsafe(outcome, future, value)
+            with contextlib.suppress(RuntimeError):  # its loop closed meanwhile (shutdown)
+                loop.call_soon_threadsafe(outcome, future, value)
             del future, value  # nothing held between requests
 
 

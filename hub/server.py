@@ -14,23 +14,31 @@ import asyncio
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
+FLUSH_AT = 64 * 1024
+"""Bytes held at most: past them a write goes out at once, so a large response streams and
+meets the transport's flow control (pause_writing) as it would without holding."""
+
 
 class CoalescingTransport:
     """A transport whose ``write`` calls of one loop step go out as one write of the real
-    transport (at the end of the step, or before ``close``/``write_eof``); every other
-    attribute is the real transport's."""
+    transport (at the end of the step, before ``close``/``write_eof``, or once ``FLUSH_AT``
+    bytes are held); every other attribute is the real transport's."""
 
-    __slots__ = ("_transport", "_loop", "_held")
+    __slots__ = ("_transport", "_loop", "_held", "_size")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
-        self._transport, self._loop, self._held = transport, loop, None
+        self._transport, self._loop, self._held, self._size = transport, loop, None, 0
 
     def write(self, data) -> None:
+        data = bytes(data)
         if self._held is None:
-            self._held = [bytes(data)]
+            self._held, self._size = [data], len(data)
             self._loop.call_soon(self.flush)
         else:
-            self._held.append(bytes(data))
+            self._held.append(data)
+            self._size += len(data)
+        if self._size >= FLUSH_AT:
+            self.flush()
 
     def writelines(self, chunks) -> None:
         for chunk in chunks:
@@ -42,8 +50,7 @@ class CoalescingTransport:
             self._transport.write(held[0] if len(held) == 1 else b"".join(held))
 
     def get_write_buffer_size(self) -> int:
-        held = sum(len(chunk) for chunk in self._held) if self._held else 0
-        return held + self._transport.get_write_buffer_size()
+        return (self._size if self._held else 0) + self._transport.get_write_buffer_size()
 
     def write_eof(self) -> None:
         self.flush()

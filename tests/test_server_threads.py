@@ -4,17 +4,30 @@
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from hub.asgi import ThreadPool
 
 
-def _run(coroutine):
-    """asyncio.run in a thread of its own: the browser tests leave a loop running in this one."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
+def _run(coroutine, timeout: float = 10.0):
+    """asyncio.run in a thread of its own (the browser tests leave a loop running in this one),
+    failing after ``timeout`` seconds instead of hanging."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"no answer within {timeout} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _gather(pool, calls):
@@ -52,6 +65,19 @@ def test_an_exception_reaches_its_caller_and_the_thread_serves_the_next_call():
     assert second == "NEXT"
     with pytest.raises(ValueError, match="no 2"):
         _run(pool.run(refuse, 2))
+
+
+def test_a_call_whose_loop_has_closed_leaves_its_thread_serving():
+    pool = ThreadPool(1, "test-pool-closed")
+    release = threading.Event()
+
+    async def leave_early():
+        asyncio.ensure_future(pool.run(release.wait, 10))
+        await asyncio.sleep(0.05)  # the call runs on the pool's one thread
+
+    _run(leave_early())  # asyncio.run cancels the call's task and closes its loop
+    release.set()  # the call ends: its answer has no loop to go to
+    assert _run(pool.run(str.upper, "next")) == "NEXT"
 
 
 class _Socket(asyncio.Transport):
@@ -93,5 +119,13 @@ def test_a_response_head_and_body_written_in_one_loop_step_leave_in_one_write():
         await asyncio.sleep(0)
         assert socket.writes[2:] == []  # dropped, as a closing transport drops it
         assert transport.is_closing()  # everything else is the real transport's
+
+        socket, big = _Socket(), b"x" * 70_000  # past FLUSH_AT: out at once, flow control works
+        transport = CoalescingTransport(socket, asyncio.get_running_loop())
+        transport.write(b"head")
+        transport.write(big)
+        assert socket.writes == [b"head" + big]
+        await asyncio.sleep(0)
+        assert socket.writes == [b"head" + big]  # nothing more to send at the end of the step
 
     _run(main())
