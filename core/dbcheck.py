@@ -27,16 +27,16 @@ _next = threading.local()
 def check_connection() -> None:
     """Before a unit of work on this thread's default connection (module docstring)."""
     now = time.monotonic()
-    if now >= getattr(_next, "at", 0.0) or connection.errors_occurred or closed_by_server():
+    if now >= getattr(_next, "at", 0.0) or connection.errors_occurred or _closed_by_server():
         close_old_connections()
         _next.at = now + CHECK_EVERY
 
 
-def closed_by_server(conn=connection) -> bool:
-    """True when an idle PostgreSQL connection's socket is readable: the server has closed it
-    (or sent something unasked, after which a fresh connection is the safe choice)."""
-    raw = conn.connection
-    if conn.vendor != "postgresql" or raw is None:
+def _closed_by_server() -> bool:
+    """True when this thread's idle PostgreSQL connection's socket is readable: the server has
+    closed it (or sent something unasked, after which a fresh connection is the safe choice)."""
+    raw = connection.connection
+    if connection.vendor != "postgresql" or raw is None:
         return False
     if raw.closed:  # psycopg saw it break
         return True

@@ -135,9 +135,13 @@ class SiteHandler(ASGIHandler):
         if scope["type"] == "http" and _declared_size(scope) > settings.HUB_REQUEST_BODY_CEILING:
             return await _send_too_large(send)
         try:
-            await super().__call__(scope, receive, send)
+            await self.serve(scope, receive, send)
         except BodyOverCeiling:
             await _send_too_large(send)
+
+    async def serve(self, scope, receive, send):
+        """The request once its declared size is under the ceiling: Django's handling."""
+        await super().__call__(scope, receive, send)
 
 
 class WebhookHandler(SiteHandler):
@@ -153,16 +157,11 @@ class WebhookHandler(SiteHandler):
         request.urlconf = WEBHOOK_URLCONF
         return super().get_response(request)
 
-    async def __call__(self, scope, receive, send):
-        """SiteHandler's, minus asgiref's ThreadSensitiveContext that Django opens around every
+    async def serve(self, scope, receive, send):
+        """Django's handling minus asgiref's ThreadSensitiveContext that it opens around every
         request: it serves ``sync_to_async(thread_sensitive=True)``, which this path never
         calls (``application`` sends only HTTP requests here)."""
-        if _declared_size(scope) > settings.HUB_REQUEST_BODY_CEILING:
-            return await _send_too_large(send)
-        try:
-            await self.handle(scope, receive, send)
-        except BodyOverCeiling:
-            await _send_too_large(send)
+        await self.handle(scope, receive, send)
 
     async def handle(self, scope, receive, send):
         try:
